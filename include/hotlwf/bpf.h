@@ -1,0 +1,55 @@
+/*
+ * hotlwf classic BPF: validator and interpreter.
+ *
+ * These two functions are the contract external test suites run against.
+ * struct hl_bpf_insn has the layout of struct bpf_insn (code, jt, jf, k), so
+ * a program produced by libpcap's pcap_compile() can be passed as is.
+ * Portable C11, no OS calls, no allocation: it runs in the kernel as well.
+ */
+#ifndef HOTLWF_BPF_H
+#define HOTLWF_BPF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HL_BPF_MAXINSNS 4096u /* longest program the validator accepts */
+#define HL_BPF_MEMWORDS 16u   /* scratch memory slots M[0..15] */
+
+struct hl_bpf_insn {
+    uint16_t code;
+    uint8_t jt;
+    uint8_t jf;
+    uint32_t k;
+};
+
+/* One contiguous piece of a packet: an MDL's bytes, for instance. */
+struct hl_seg {
+    const uint8_t *data;
+    size_t len;
+};
+
+/*
+ * Returns 0 when the program is safe to run; otherwise a negative status and,
+ * when reason is not NULL, a NUL-terminated explanation that names the
+ * offending instruction ("insn 3: jump out of range").
+ */
+int hl_bpf_validate(const struct hl_bpf_insn *insns, size_t count, char *reason,
+                    size_t reason_len);
+
+/*
+ * Runs a validated program over the packet formed by the segments, in order.
+ * wire_len is the packet's length on the wire (BPF_LEN). Returns the
+ * program's verdict with libpcap's run-time semantics: 0 when a load falls
+ * past the captured bytes or X is 0 in a division.
+ */
+uint32_t hl_bpf_run(const struct hl_bpf_insn *insns, size_t count, const struct hl_seg *segs,
+                    size_t nsegs, uint32_t wire_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
