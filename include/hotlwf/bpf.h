@@ -33,6 +33,24 @@ struct hl_seg {
 };
 
 /*
+ * Statuses of hl_bpf_validate: one per kind of refusal, so callers (lwfctl,
+ * the IOCTL path) can map them to their own errors without parsing reason.
+ */
+enum hl_bpf_status {
+    HL_BPF_OK = 0,
+    HL_BPF_E_ARGS = -1,       /* insns is NULL */
+    HL_BPF_E_LENGTH = -2,     /* 0 or more than HL_BPF_MAXINSNS instructions */
+    HL_BPF_E_OPCODE = -3,     /* opcode not in the allow-list, or unused bits set */
+    HL_BPF_E_RET_X = -4,      /* BPF_RET|BPF_X: libpcap never emits it */
+    HL_BPF_E_JUMP_RANGE = -5, /* jump target past the last instruction */
+    HL_BPF_E_NO_RET = -6,     /* last instruction is not a return */
+    HL_BPF_E_DIV_ZERO = -7,   /* constant division or modulo by zero */
+    HL_BPF_E_SHIFT = -8,      /* constant shift by 32 or more */
+    HL_BPF_E_MEM_INDEX = -9,  /* scratch slot k >= HL_BPF_MEMWORDS */
+    HL_BPF_E_MEM_UNINIT = -10 /* scratch slot read before written on some path */
+};
+
+/*
  * Returns 0 when the program is safe to run; otherwise a negative status and,
  * when reason is not NULL, a NUL-terminated explanation that names the
  * offending instruction ("insn 3: jump out of range").

@@ -1,0 +1,105 @@
+/*
+ * ndisemu's verifier: the one place findings are reported, the per-thread
+ * record of which driver callback is running (so a finding names its
+ * culprit), and the watchdog that turns a blocked control operation into a
+ * `deadlock` finding instead of a hang.
+ *
+ * Every part of ndisemu reports through emu_violation(); nothing else prints
+ * findings. Rule ids are a stable, documented set (docs/verifier.md).
+ */
+#ifndef NDISEMU_VERIFIER_H
+#define NDISEMU_VERIFIER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum emu_rule {
+    EMU_RULE_NBL_DOUBLE_RETURN,        /* "nbl-double-return" */
+    EMU_RULE_NBL_WRONG_OWNER,          /* "nbl-wrong-owner" */
+    EMU_RULE_NBL_LEAK,                 /* "nbl-leak" */
+    EMU_RULE_CALL_WHILE_PAUSED,        /* "call-while-paused" */
+    EMU_RULE_PAUSE_WITH_OUTSTANDING,   /* "pause-with-outstanding-nbls" */
+    EMU_RULE_PAUSE_COMPLETE_TWICE,     /* "pause-complete-twice" */
+    EMU_RULE_IRQL,                     /* "irql" */
+    EMU_RULE_POOL_LEAK,                /* "pool-leak" */
+    EMU_RULE_LOCK_MISUSE,              /* "lock-misuse" */
+    EMU_RULE_DEADLOCK,                 /* "deadlock" */
+    EMU_RULE_STATE,                    /* "state": an NDIS call out of sequence
+                                          (restart complete without restart...) */
+    EMU_RULE_COUNT
+};
+
+const char *emu_rule_id(enum emu_rule rule);
+
+/*
+ * Records one finding. module and callback may be NULL: the current callback
+ * context (below) then supplies them. Thread-safe, callable at any emulated
+ * IRQL; it never blocks on anything a driver could hold.
+ */
+void emu_violation(enum emu_rule rule, const char *module, const char *callback, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+
+/* Bookkeeping switch: off for benchmarks (DESIGN.md "Measuring"). On by default. */
+bool emu_verifier_enabled(void);
+void emu_verifier_set_enabled(bool on);
+
+size_t emu_violation_count(void);
+size_t emu_violation_count_rule(enum emu_rule rule);
+/* Human-readable lines, or a JSON array of {rule, module, callback, message}. */
+void emu_violations_print(FILE *f, bool json);
+void emu_violations_reset(void);
+
+/*
+ * Callback context: pushed by ndisemu around every call into driver code
+ * (FilterPause, FilterReceiveNetBufferLists, a DPC routine, a work item,
+ * DriverEntry...), popped when it returns. Thread-local, nests.
+ * `party` is ndisemu's own object for the caller (a filter module, ...).
+ */
+struct emu_callctx {
+    const char *module;   /* "hotlwf#1@adapter0", or the driver name */
+    const char *callback; /* "FilterPause" */
+    void *party;
+    uint64_t cookie;      /* free for the pusher, e.g. the module's run epoch */
+    struct emu_callctx *outer;
+};
+void emu_callctx_push(struct emu_callctx *c, const char *module, const char *callback, void *party);
+void emu_callctx_pop(struct emu_callctx *c);
+const struct emu_callctx *emu_callctx_current(void);
+
+/*
+ * Watchdog: a control operation (Attach, Pause, Restart, Detach, unload,
+ * IOCTL, deregistration) is watched from its start to its end. If it lasts
+ * longer than the limit, a `deadlock` finding names the operation, module and
+ * the callback it is blocked in (emu_watch_note() updates that as the
+ * operation moves from callback to callback), then the deadlock handler runs.
+ */
+struct emu_watch {
+    const char *operation;
+    const char *module;
+    const char *callback;
+    uint64_t start_ns;
+    bool reported;
+    struct emu_watch *next, *prev;
+};
+void emu_watch_begin(struct emu_watch *w, const char *operation, const char *module,
+                     const char *callback);
+void emu_watch_note(struct emu_watch *w, const char *callback);
+void emu_watch_end(struct emu_watch *w);
+/* limit_ms 0 = default (10000). Starts the watchdog thread. */
+void emu_watchdog_start(unsigned limit_ms);
+void emu_watchdog_stop(void);
+/*
+ * Runs on the watchdog thread after a deadlock finding. Default: print every
+ * finding and _exit(EMU_EXIT_DEADLOCK): a deadlocked emulated kernel cannot
+ * be unwound, exactly as a hung machine cannot.
+ */
+#define EMU_EXIT_VIOLATION 1
+#define EMU_EXIT_USAGE 2
+#define EMU_EXIT_DEADLOCK 3
+void emu_set_deadlock_handler(void (*handler)(void *ctx), void *ctx);
+
+uint64_t emu_now_ns(void); /* CLOCK_MONOTONIC */
+
+#endif

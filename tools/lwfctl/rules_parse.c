@@ -1,0 +1,455 @@
+/*
+ * The rules file parser. Errors are collected, not fatal: a user fixing a
+ * file wants every mistake in one run, so each bad line is reported and the
+ * parser moves on to the next one (up to LWF_MAX_ERRORS).
+ */
+#include "rules_parse.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_TOKENS 8u /* more than a rule ever has: the rest only needs counting */
+
+struct token {
+    const char *text; /* unescaped, NUL-terminated */
+    unsigned col;     /* 1-based byte column of the token's first character */
+    int quoted;
+};
+
+struct parser {
+    const char *path;
+    FILE *err;
+    unsigned lineno;
+    const char *line; /* current line, without its end-of-line bytes */
+    struct lwf_rules *out;
+    pcap_t *pcap;
+    int have_default;
+    unsigned default_line;
+};
+
+static void report(struct parser *p, unsigned col, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void report(struct parser *p, unsigned col, const char *fmt, ...)
+{
+    va_list ap;
+
+    p->out->nerrors++;
+    if (p->out->nerrors > LWF_MAX_ERRORS)
+        return;
+    fprintf(p->err, "%s:%u:%u: error: ", p->path, p->lineno, col);
+    va_start(ap, fmt);
+    vfprintf(p->err, fmt, ap);
+    va_end(ap);
+    fprintf(p->err, "\n%s\n", p->line);
+    /* Tabs are echoed as tabs so that the caret lines up in any terminal. */
+    for (unsigned i = 0; i + 1 < col && p->line[i] != '\0'; i++)
+        fputc(p->line[i] == '\t' ? '\t' : ' ', p->err);
+    fputs("^\n", p->err);
+    if (p->out->nerrors == LWF_MAX_ERRORS)
+        fprintf(p->err, "%s: too many errors, stopping\n", p->path);
+}
+
+/*
+ * Splits p->line into tokens written, unescaped, into buf (as long as the
+ * line). Returns the number of tokens seen (possibly more than MAX_TOKENS,
+ * of which only the first are stored), or -1 after reporting an error.
+ */
+static int tokenize(struct parser *p, char *buf, struct token *toks)
+{
+    const char *s = p->line;
+    unsigned n = 0;
+    size_t i = 0;
+
+    for (;;) {
+        while (s[i] == ' ' || s[i] == '\t')
+            i++;
+        if (s[i] == '\0' || s[i] == '#')
+            return (int)n;
+        struct token t = {buf, (unsigned)i + 1, s[i] == '"'};
+        if (t.quoted) {
+            i++;
+            while (s[i] != '"') {
+                if (s[i] == '\0') {
+                    report(p, t.col, "unterminated quoted string");
+                    return -1;
+                }
+                /* Only \" and \\ are escapes: pcap expressions have no other use
+                 * for a backslash, so anything else is kept as written. */
+                if (s[i] == '\\' && (s[i + 1] == '"' || s[i + 1] == '\\'))
+                    i++;
+                *buf++ = s[i++];
+            }
+            i++;
+            if (s[i] != '\0' && s[i] != ' ' && s[i] != '\t' && s[i] != '#') {
+                report(p, (unsigned)i + 1, "expected a space after the closing quote");
+                return -1;
+            }
+        } else {
+            while (s[i] != '\0' && s[i] != ' ' && s[i] != '\t' && s[i] != '#' && s[i] != '"')
+                *buf++ = s[i++];
+        }
+        *buf++ = '\0';
+        if (n < MAX_TOKENS)
+            toks[n] = t;
+        n++;
+    }
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+    char sep = 0;
+
+    for (int i = 0; i < 6; i++) {
+        if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
+            return -1;
+        char hex[3] = {s[0], s[1], 0};
+        mac[i] = (uint8_t)strtoul(hex, NULL, 16);
+        s += 2;
+        if (i == 5)
+            break;
+        /* One separator for the whole address: aa:bb-cc... is a typo, not a MAC. */
+        if ((*s != ':' && *s != '-') || (sep != 0 && *s != sep))
+            return -1;
+        sep = *s++;
+    }
+    return *s == '\0' ? 0 : -1;
+}
+
+static int looks_like_mac(const char *s)
+{
+    /* Two hex digits, a separator, and nothing but hex digits and separators:
+     * the user meant a MAC, so a malformed one is an error rather than
+     * silently an adapter name. A name of that shape can still be quoted. */
+    if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]) ||
+        (s[2] != ':' && s[2] != '-'))
+        return 0;
+    for (; *s != '\0'; s++)
+        if (!isxdigit((unsigned char)*s) && *s != ':' && *s != '-')
+            return 0;
+    return 1;
+}
+
+int lwf_selector_parse(const char *text, int quoted, struct hl_selector *out, char *msg,
+                       size_t msg_len)
+{
+    memset(out, 0, sizeof(*out));
+    if (!quoted && strncasecmp(text, "ifindex:", 8) == 0) {
+        const char *num = text + 8;
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(num, &end, 10);
+        /* 0 is NET_IFINDEX_UNSPECIFIED: no adapter has it. */
+        if (!isdigit((unsigned char)*num) || *end != '\0' || errno != 0 || v == 0 ||
+            v > UINT32_MAX) {
+            snprintf(msg, msg_len, "bad interface index '%s' (expected ifindex:N, N from 1)",
+                     num);
+            return -1;
+        }
+        out->kind = HL_SEL_IFINDEX;
+        out->ifindex = (uint32_t)v;
+        return 0;
+    }
+    if (!quoted && looks_like_mac(text)) {
+        if (parse_mac(text, out->mac) != 0) {
+            snprintf(msg, msg_len,
+                     "bad MAC address '%s' (expected aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff)",
+                     text);
+            return -1;
+        }
+        out->kind = HL_SEL_MAC;
+        return 0;
+    }
+    size_t len = strlen(text);
+    if (len == 0) {
+        snprintf(msg, msg_len, "empty adapter name");
+        return -1;
+    }
+    if (len >= HL_SEL_NAME_MAX) {
+        snprintf(msg, msg_len, "adapter name is %zu bytes long (at most %u)", len,
+                 HL_SEL_NAME_MAX - 1);
+        return -1;
+    }
+    out->kind = HL_SEL_NAME;
+    memcpy(out->name, text, len + 1);
+    return 0;
+}
+
+void lwf_selector_format(const struct hl_selector *sel, char *buf, size_t len)
+{
+    const uint8_t *m = sel->mac;
+
+    switch (sel->kind) {
+    case HL_SEL_MAC:
+        snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+        break;
+    case HL_SEL_IFINDEX:
+        snprintf(buf, len, "ifindex:%u", (unsigned)sel->ifindex);
+        break;
+    case HL_SEL_NAME:
+        /* Quoted even when it need not be, so a name that looks like a MAC
+         * or ifindex reads back as a name. */
+        snprintf(buf, len, "\"%s\"", sel->name);
+        break;
+    default:
+        snprintf(buf, len, "all");
+        break;
+    }
+}
+
+const char *lwf_action_name(uint8_t action)
+{
+    return action == HL_ACTION_PASS ? "pass" : action == HL_ACTION_DROP ? "drop" : "?";
+}
+
+const char *lwf_direction_name(uint8_t direction)
+{
+    switch (direction) {
+    case HL_DIR_IN:
+        return "in";
+    case HL_DIR_OUT:
+        return "out";
+    case HL_DIR_BOTH:
+        return "both";
+    default:
+        return "?";
+    }
+}
+
+static int parse_action(const char *s, uint8_t *action)
+{
+    if (strcmp(s, "pass") == 0)
+        *action = HL_ACTION_PASS;
+    else if (strcmp(s, "drop") == 0)
+        *action = HL_ACTION_DROP;
+    else
+        return -1;
+    return 0;
+}
+
+static void parse_default(struct parser *p, const struct token *t, int n)
+{
+    uint8_t action;
+
+    if (n < 2) {
+        report(p, t[0].col + 7, "expected 'pass' or 'drop' after 'default'");
+        return;
+    }
+    if (parse_action(t[1].text, &action) != 0) {
+        report(p, t[1].col, "unknown default action '%s' (expected pass or drop)", t[1].text);
+        return;
+    }
+    if (n > 2) {
+        report(p, t[2].col, "unexpected '%s' after the default action", t[2].text);
+        return;
+    }
+    if (p->have_default) {
+        report(p, t[0].col, "second default line (the first is on line %u)", p->default_line);
+        return;
+    }
+    p->have_default = 1;
+    p->default_line = p->lineno;
+    p->out->default_action = action;
+}
+
+static int append_rule(struct parser *p, const struct hl_rule_spec *spec)
+{
+    struct lwf_rules *r = p->out;
+
+    if (r->count == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        struct hl_rule_spec *specs = realloc(r->specs, cap * sizeof(*specs));
+        if (specs == NULL)
+            return -1;
+        r->specs = specs;
+        unsigned *lines = realloc(r->lines, cap * sizeof(*lines));
+        if (lines == NULL)
+            return -1;
+        r->lines = lines;
+        r->cap = cap;
+    }
+    r->specs[r->count] = *spec;
+    r->lines[r->count] = p->lineno;
+    r->count++;
+    return 0;
+}
+
+/* Compiles the expression the way tcpdump would for an Ethernet capture. */
+static int compile_expr(struct parser *p, const struct token *expr, struct hl_rule_spec *spec)
+{
+    struct bpf_program prog;
+    char reason[256];
+    unsigned col = expr->col + 1; /* the expression's first character, past the quote */
+
+    if (pcap_compile(p->pcap, &prog, expr->text, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        report(p, col, "bad filter expression: %s", pcap_geterr(p->pcap));
+        return -1;
+    }
+    /* libpcap's struct bpf_insn and hl_bpf_insn have the same fields, but
+     * copying keeps the rule independent of libpcap's allocation. */
+    struct hl_bpf_insn *insns = calloc(prog.bf_len ? prog.bf_len : 1, sizeof(*insns));
+    if (insns == NULL) {
+        pcap_freecode(&prog);
+        report(p, col, "out of memory");
+        return -1;
+    }
+    for (unsigned i = 0; i < prog.bf_len; i++) {
+        insns[i].code = prog.bf_insns[i].code;
+        insns[i].jt = prog.bf_insns[i].jt;
+        insns[i].jf = prog.bf_insns[i].jf;
+        insns[i].k = prog.bf_insns[i].k;
+    }
+    spec->ninsns = prog.bf_len;
+    pcap_freecode(&prog);
+    spec->insns = insns;
+    if (hl_bpf_validate(insns, spec->ninsns, reason, sizeof(reason)) != 0) {
+        report(p, col, "filter compiles to a program the driver refuses: %s", reason);
+        free(insns);
+        spec->insns = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void parse_rule(struct parser *p, const struct token *t, int n)
+{
+    struct hl_rule_spec spec;
+    char msg[256];
+    int i = 2;
+
+    memset(&spec, 0, sizeof(spec));
+    if (t[0].quoted || parse_action(t[0].text, &spec.action) != 0) {
+        report(p, t[0].col, "unknown action '%s' (expected pass, drop or default)", t[0].text);
+        return;
+    }
+    if (n < 2) {
+        report(p, t[0].col + (unsigned)strlen(t[0].text) + 1,
+               "expected a direction (in, out or both) after '%s'", t[0].text);
+        return;
+    }
+    if (strcmp(t[1].text, "in") == 0 && !t[1].quoted)
+        spec.direction = HL_DIR_IN;
+    else if (strcmp(t[1].text, "out") == 0 && !t[1].quoted)
+        spec.direction = HL_DIR_OUT;
+    else if (strcmp(t[1].text, "both") == 0 && !t[1].quoted)
+        spec.direction = HL_DIR_BOTH;
+    else {
+        report(p, t[1].col, "unknown direction '%s' (expected in, out or both)", t[1].text);
+        return;
+    }
+    if (n > 2 && !t[2].quoted && strcmp(t[2].text, "on") == 0) {
+        if (n < 4) {
+            report(p, t[2].col + 3, "expected an adapter name, MAC address or ifindex:N after 'on'");
+            return;
+        }
+        if (lwf_selector_parse(t[3].text, t[3].quoted, &spec.selector, msg, sizeof(msg)) != 0) {
+            report(p, t[3].col, "%s", msg);
+            return;
+        }
+        i = 4;
+    }
+    if (n <= i) {
+        const struct token *last = &t[i - 1];
+        report(p, last->col + (unsigned)strlen(last->text) + (last->quoted ? 2u : 0u) + 1,
+               "expected a quoted pcap filter expression");
+        return;
+    }
+    if (!t[i].quoted) {
+        report(p, t[i].col, "expected a quoted pcap filter expression, got '%s'", t[i].text);
+        return;
+    }
+    if (n > i + 1) {
+        report(p, t[i + 1].col, "unexpected '%s' after the filter expression", t[i + 1].text);
+        return;
+    }
+    if (p->out->count >= HL_MAX_RULES) {
+        report(p, t[0].col, "more than %u rules", HL_MAX_RULES);
+        return;
+    }
+    if (compile_expr(p, &t[i], &spec) != 0)
+        return;
+    if (append_rule(p, &spec) != 0) {
+        free((void *)spec.insns);
+        report(p, t[0].col, "out of memory");
+    }
+}
+
+static void parse_line(struct parser *p, char *buf)
+{
+    struct token toks[MAX_TOKENS];
+    int n = tokenize(p, buf, toks);
+
+    if (n <= 0)
+        return;
+    if (!toks[0].quoted && strcmp(toks[0].text, "default") == 0)
+        parse_default(p, toks, n < (int)MAX_TOKENS ? n : (int)MAX_TOKENS);
+    else
+        parse_rule(p, toks, n);
+}
+
+int lwf_rules_parse_file(const char *path, struct lwf_rules *out, FILE *err)
+{
+    struct parser p = {.path = path, .err = err, .out = out};
+    char *line = NULL, *buf = NULL;
+    size_t line_cap = 0;
+    ssize_t len;
+
+    memset(out, 0, sizeof(*out));
+    out->default_action = HL_ACTION_PASS;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(err, "lwfctl: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    p.pcap = pcap_open_dead(DLT_EN10MB, 65535);
+    if (p.pcap == NULL) {
+        fprintf(err, "lwfctl: pcap_open_dead failed\n");
+        fclose(f);
+        return -1;
+    }
+    while (out->nerrors < LWF_MAX_ERRORS && (len = getline(&line, &line_cap, f)) >= 0) {
+        p.lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (strlen(line) != (size_t)len) {
+            p.line = line;
+            report(&p, (unsigned)strlen(line) + 1, "NUL byte in the rules file");
+            continue;
+        }
+        char *nb = realloc(buf, (size_t)len + 1);
+        if (nb == NULL) {
+            p.line = line;
+            report(&p, 1, "out of memory");
+            break;
+        }
+        buf = nb;
+        p.line = line;
+        parse_line(&p, buf);
+    }
+    int rc = 0;
+    if (ferror(f)) {
+        fprintf(err, "lwfctl: cannot read %s: %s\n", path, strerror(errno));
+        rc = -1;
+    } else if (out->nerrors > 0) {
+        rc = 1;
+    }
+    free(buf);
+    free(line);
+    pcap_close(p.pcap);
+    fclose(f);
+    return rc;
+}
+
+void lwf_rules_free(struct lwf_rules *r)
+{
+    for (size_t i = 0; i < r->count; i++)
+        free((void *)r->specs[i].insns);
+    free(r->specs);
+    free(r->lines);
+    memset(r, 0, sizeof(*r));
+}
