@@ -82,8 +82,8 @@ int lwf_blob_decode(const uint8_t *blob, size_t len, struct lwf_rules *out, char
         uint32_t rsize = le32(r);
         uint8_t sel_len = r[7];
         uint32_t ninsns = le32(r + 8);
-        size_t sel_pad = ((size_t)sel_len + HL_BLOB_SEL_ALIGN - 1) / HL_BLOB_SEL_ALIGN *
-                         HL_BLOB_SEL_ALIGN;
+        size_t sel_pad =
+            ((size_t)sel_len + HL_BLOB_SEL_ALIGN - 1) / HL_BLOB_SEL_ALIGN * HL_BLOB_SEL_ALIGN;
         if (rsize > len - off || ninsns > HL_BPF_MAXINSNS ||
             rsize != HL_BLOB_RULE_HEADER_SIZE + sel_pad + (size_t)ninsns * HL_BLOB_INSN_SIZE)
             goto bad;

@@ -52,7 +52,7 @@ static void print_ld(FILE *f, uint16_t code, uint32_t k, const char *reg)
 static void print_alu(FILE *f, uint16_t code, uint32_t k)
 {
     static const char *const ops[16] = {"+=", "-=", "*=", "/=", "|=", "&=", "<<=", ">>=",
-                                        NULL, "%=", "^=", NULL, NULL, NULL, NULL, NULL};
+                                        NULL, "%=", "^=", NULL, NULL, NULL, NULL,  NULL};
     const char *op = ops[(code >> 4) & 0xf];
 
     if ((code & 0xf0) == 0x80)

@@ -47,7 +47,8 @@ static void heap_free(void *ctx, void *p)
 static int mac_used(const struct lwf_rules *r, const uint8_t mac[6])
 {
     for (size_t i = 0; i < r->count; i++)
-        if (r->specs[i].selector.kind == HL_SEL_MAC && memcmp(r->specs[i].selector.mac, mac, 6) == 0)
+        if (r->specs[i].selector.kind == HL_SEL_MAC &&
+            memcmp(r->specs[i].selector.mac, mac, 6) == 0)
             return 1;
     return 0;
 }
@@ -132,8 +133,9 @@ static int classify_capture(const char *path, const struct hl_view *view, enum h
     while ((rc = pcap_next_ex(p, &hdr, &data)) == 1) {
         n++;
         if (hdr->caplen > hdr->len) {
-            fprintf(stderr, "lwfctl check: %s: packet %lu: captured length %u exceeds original %u\n",
-                    path, n, hdr->caplen, hdr->len);
+            fprintf(stderr,
+                    "lwfctl check: %s: packet %lu: captured length %u exceeds original %u\n", path,
+                    n, hdr->caplen, hdr->len);
             pcap_close(p);
             return LWF_EXIT_USAGE;
         }
@@ -194,7 +196,8 @@ int lwf_cmd_check(int argc, char **argv)
         }
     }
     if (optind + 1 != argc)
-        return lwf_usage_error("check", optind >= argc ? "missing RULES file" : "too many arguments");
+        return lwf_usage_error("check",
+                               optind >= argc ? "missing RULES file" : "too many arguments");
     if (capture == NULL)
         return lwf_usage_error("check", "missing --pcap CAPTURE");
 

@@ -1,5 +1,6 @@
 /* `lwfctl load` and `lwfctl show`: the configuration in and out of the driver. */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,12 +72,12 @@ static int send_config(const char *device, const struct lwf_rules *rules)
     size_t len = 0, got = 0;
     uint32_t st = 0;
 
-    int e = hl_blob_encode(rules->specs, (uint32_t)rules->count, rules->default_action, NULL, 0,
-                           &len);
+    int e =
+        hl_blob_encode(rules->specs, (uint32_t)rules->count, rules->default_action, NULL, 0, &len);
     uint8_t *blob = e == HL_E_BUFFER_TOO_SMALL || e == HL_OK ? malloc(len ? len : 1) : NULL;
     if (blob != NULL)
-        e = hl_blob_encode(rules->specs, (uint32_t)rules->count, rules->default_action, blob,
-                           len, &len);
+        e = hl_blob_encode(rules->specs, (uint32_t)rules->count, rules->default_action, blob, len,
+                           &len);
     if (blob == NULL || e != HL_OK) {
         fprintf(stderr, "lwfctl load: cannot encode the rules: %s\n",
                 blob == NULL && e == HL_E_BUFFER_TOO_SMALL ? "out of memory" : hl_status_name(e));
@@ -84,8 +85,8 @@ static int send_config(const char *device, const struct lwf_rules *rules)
         return LWF_EXIT_FAIL;
     }
     memset(&res, 0, sizeof(res));
-    int rc = lwf_device_ioctl(device, HL_IOCTL_SET_CONFIG, blob, len, &res, sizeof(res), &st,
-                              &got, err, sizeof(err));
+    int rc = lwf_device_ioctl(device, HL_IOCTL_SET_CONFIG, blob, len, &res, sizeof(res), &st, &got,
+                              err, sizeof(err));
     free(blob);
     if (rc != 0) {
         fprintf(stderr, "lwfctl load: %s\n", err);
@@ -98,7 +99,8 @@ static int send_config(const char *device, const struct lwf_rules *rules)
     }
     res.reason[sizeof(res.reason) - 1] = '\0';
     if (res.status != HL_OK) {
-        fprintf(stderr, "lwfctl load: refused by the driver: %s: %s (generation %llu still running)\n",
+        fprintf(stderr,
+                "lwfctl load: refused by the driver: %s: %s (generation %llu still running)\n",
                 hl_status_name(res.status), res.reason, (unsigned long long)res.generation);
         return LWF_EXIT_FAIL;
     }
@@ -131,12 +133,13 @@ int lwf_cmd_show(int argc, char **argv)
     uint8_t *blob;
     size_t len;
     struct lwf_rules rules;
-    char err[256], sel[HL_SEL_NAME_MAX + 16];
+    char err[256], sel[2 * HL_SEL_NAME_MAX + 4];
 
     int o = device_opts("show", show_help, argc, argv, 0, &device, &verbose);
     if (o != 0)
         return o > 0 ? LWF_EXIT_OK : LWF_EXIT_USAGE;
-    if (lwf_query("show", device, HL_IOCTL_GET_CONFIG, HL_BLOB_HEADER_SIZE, &blob, &len) != 0)
+    if (lwf_query("show", device, HL_IOCTL_GET_CONFIG, HL_BLOB_HEADER_SIZE,
+                  offsetof(struct hl_blob_header, total_size), &blob, &len) != 0)
         return LWF_EXIT_FAIL;
     int rc = lwf_blob_decode(blob, len, &rules, err, sizeof(err));
     free(blob);

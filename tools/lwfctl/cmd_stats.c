@@ -1,5 +1,6 @@
 /* `lwfctl stats`: the driver's counters as a table or one JSON object. */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,8 +151,8 @@ int lwf_cmd_stats(int argc, char **argv)
     }
     if (optind != argc)
         return lwf_usage_error("stats", "too many arguments");
-    if (lwf_query("stats", device, HL_IOCTL_GET_STATS, sizeof(struct hl_stats_header), &buf,
-                  &len) != 0)
+    if (lwf_query("stats", device, HL_IOCTL_GET_STATS, sizeof(struct hl_stats_header),
+                  offsetof(struct hl_stats_header, size_needed), &buf, &len) != 0)
         return LWF_EXIT_FAIL;
     if (stats_parse(buf, len, &s) != 0) {
         fprintf(stderr, "lwfctl stats: malformed answer from the device (%zu bytes)\n", len);

@@ -12,8 +12,8 @@
 /* The configuration can change between two calls; give up if it keeps doing so. */
 #define QUERY_TRIES 8
 
-int lwf_query(const char *cmd, const char *device, uint32_t code, size_t min_len, uint8_t **buf,
-              size_t *len)
+int lwf_query(const char *cmd, const char *device, uint32_t code, size_t min_len,
+              size_t size_offset, uint8_t **buf, size_t *len)
 {
     char err[512];
     size_t cap = QUERY_FIRST;
@@ -36,13 +36,14 @@ int lwf_query(const char *cmd, const char *device, uint32_t code, size_t min_len
             *len = got;
             return 0;
         }
-        if (st == HL_STATUS_BUFFER_OVERFLOW && got >= 4) {
-            size_t need = (size_t)b[0] | (size_t)b[1] << 8 | (size_t)b[2] << 16 |
-                          (size_t)b[3] << 24;
+        if (st == HL_STATUS_BUFFER_OVERFLOW && got >= size_offset + 4 && got >= min_len) {
+            const uint8_t *p = b + size_offset;
+            size_t need =
+                (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
             free(b);
             if (need <= cap || need > QUERY_MAX) {
-                fprintf(stderr, "lwfctl %s: device asks for an impossible %zu-byte buffer\n",
-                        cmd, need);
+                fprintf(stderr, "lwfctl %s: device asks for an impossible %zu-byte buffer\n", cmd,
+                        need);
                 return -1;
             }
             cap = need;
@@ -52,8 +53,8 @@ int lwf_query(const char *cmd, const char *device, uint32_t code, size_t min_len
         if (st == HL_STATUS_SUCCESS)
             fprintf(stderr, "lwfctl %s: short answer from the device (%zu bytes)\n", cmd, got);
         else
-            fprintf(stderr, "lwfctl %s: the device failed the request with NTSTATUS 0x%08x\n",
-                    cmd, (unsigned)st);
+            fprintf(stderr, "lwfctl %s: the device failed the request with NTSTATUS 0x%08x\n", cmd,
+                    (unsigned)st);
         return -1;
     }
     fprintf(stderr, "lwfctl %s: the answer kept growing; try again\n", cmd);

@@ -7,11 +7,12 @@
 
 /*
  * Runs a GET_CONFIG/GET_STATS style query, growing the buffer as the size
- * convention of ioctl.h says (the answer's first u32 is the size needed)
- * until the whole answer fits. Returns 0 with *buf (malloc'd) and *len, or
+ * convention of ioctl.h says (the u32 at size_offset in the header is the
+ * size needed: total_size for a blob, size_needed for stats) until the
+ * whole answer fits; min_len is the header's size. Returns 0 with *buf (malloc'd) and *len, or
  * -1 after printing why on stderr as "lwfctl CMD: ...".
  */
-int lwf_query(const char *cmd, const char *device, uint32_t code, size_t min_len, uint8_t **buf,
-              size_t *len);
+int lwf_query(const char *cmd, const char *device, uint32_t code, size_t min_len,
+              size_t size_offset, uint8_t **buf, size_t *len);
 
 #endif

@@ -18,6 +18,7 @@
 struct token {
     const char *text; /* unescaped, NUL-terminated */
     unsigned col;     /* 1-based byte column of the token's first character */
+    unsigned end;     /* column just past its last character (closing quote included) */
     int quoted;
 };
 
@@ -71,7 +72,7 @@ static int tokenize(struct parser *p, char *buf, struct token *toks)
             i++;
         if (s[i] == '\0' || s[i] == '#')
             return (int)n;
-        struct token t = {buf, (unsigned)i + 1, s[i] == '"'};
+        struct token t = {.text = buf, .col = (unsigned)i + 1, .quoted = s[i] == '"'};
         if (t.quoted) {
             i++;
             while (s[i] != '"') {
@@ -95,129 +96,10 @@ static int tokenize(struct parser *p, char *buf, struct token *toks)
                 *buf++ = s[i++];
         }
         *buf++ = '\0';
+        t.end = (unsigned)i + 1;
         if (n < MAX_TOKENS)
             toks[n] = t;
         n++;
-    }
-}
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-    char sep = 0;
-
-    for (int i = 0; i < 6; i++) {
-        if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
-            return -1;
-        char hex[3] = {s[0], s[1], 0};
-        mac[i] = (uint8_t)strtoul(hex, NULL, 16);
-        s += 2;
-        if (i == 5)
-            break;
-        /* One separator for the whole address: aa:bb-cc... is a typo, not a MAC. */
-        if ((*s != ':' && *s != '-') || (sep != 0 && *s != sep))
-            return -1;
-        sep = *s++;
-    }
-    return *s == '\0' ? 0 : -1;
-}
-
-static int looks_like_mac(const char *s)
-{
-    /* Two hex digits, a separator, and nothing but hex digits and separators:
-     * the user meant a MAC, so a malformed one is an error rather than
-     * silently an adapter name. A name of that shape can still be quoted. */
-    if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]) ||
-        (s[2] != ':' && s[2] != '-'))
-        return 0;
-    for (; *s != '\0'; s++)
-        if (!isxdigit((unsigned char)*s) && *s != ':' && *s != '-')
-            return 0;
-    return 1;
-}
-
-int lwf_selector_parse(const char *text, int quoted, struct hl_selector *out, char *msg,
-                       size_t msg_len)
-{
-    memset(out, 0, sizeof(*out));
-    if (!quoted && strncasecmp(text, "ifindex:", 8) == 0) {
-        const char *num = text + 8;
-        char *end;
-        errno = 0;
-        unsigned long v = strtoul(num, &end, 10);
-        /* 0 is NET_IFINDEX_UNSPECIFIED: no adapter has it. */
-        if (!isdigit((unsigned char)*num) || *end != '\0' || errno != 0 || v == 0 ||
-            v > UINT32_MAX) {
-            snprintf(msg, msg_len, "bad interface index '%s' (expected ifindex:N, N from 1)",
-                     num);
-            return -1;
-        }
-        out->kind = HL_SEL_IFINDEX;
-        out->ifindex = (uint32_t)v;
-        return 0;
-    }
-    if (!quoted && looks_like_mac(text)) {
-        if (parse_mac(text, out->mac) != 0) {
-            snprintf(msg, msg_len,
-                     "bad MAC address '%s' (expected aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff)",
-                     text);
-            return -1;
-        }
-        out->kind = HL_SEL_MAC;
-        return 0;
-    }
-    size_t len = strlen(text);
-    if (len == 0) {
-        snprintf(msg, msg_len, "empty adapter name");
-        return -1;
-    }
-    if (len >= HL_SEL_NAME_MAX) {
-        snprintf(msg, msg_len, "adapter name is %zu bytes long (at most %u)", len,
-                 HL_SEL_NAME_MAX - 1);
-        return -1;
-    }
-    out->kind = HL_SEL_NAME;
-    memcpy(out->name, text, len + 1);
-    return 0;
-}
-
-void lwf_selector_format(const struct hl_selector *sel, char *buf, size_t len)
-{
-    const uint8_t *m = sel->mac;
-
-    switch (sel->kind) {
-    case HL_SEL_MAC:
-        snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-        break;
-    case HL_SEL_IFINDEX:
-        snprintf(buf, len, "ifindex:%u", (unsigned)sel->ifindex);
-        break;
-    case HL_SEL_NAME:
-        /* Quoted even when it need not be, so a name that looks like a MAC
-         * or ifindex reads back as a name. */
-        snprintf(buf, len, "\"%s\"", sel->name);
-        break;
-    default:
-        snprintf(buf, len, "all");
-        break;
-    }
-}
-
-const char *lwf_action_name(uint8_t action)
-{
-    return action == HL_ACTION_PASS ? "pass" : action == HL_ACTION_DROP ? "drop" : "?";
-}
-
-const char *lwf_direction_name(uint8_t direction)
-{
-    switch (direction) {
-    case HL_DIR_IN:
-        return "in";
-    case HL_DIR_OUT:
-        return "out";
-    case HL_DIR_BOTH:
-        return "both";
-    default:
-        return "?";
     }
 }
 
@@ -237,7 +119,7 @@ static void parse_default(struct parser *p, const struct token *t, int n)
     uint8_t action;
 
     if (n < 2) {
-        report(p, t[0].col + 7, "expected 'pass' or 'drop' after 'default'");
+        report(p, t[0].end, "expected 'pass' or 'drop' after 'default'");
         return;
     }
     if (parse_action(t[1].text, &action) != 0) {
@@ -328,8 +210,7 @@ static void parse_rule(struct parser *p, const struct token *t, int n)
         return;
     }
     if (n < 2) {
-        report(p, t[0].col + (unsigned)strlen(t[0].text) + 1,
-               "expected a direction (in, out or both) after '%s'", t[0].text);
+        report(p, t[0].end, "expected a direction (in, out or both) after '%s'", t[0].text);
         return;
     }
     if (strcmp(t[1].text, "in") == 0 && !t[1].quoted)
@@ -344,7 +225,7 @@ static void parse_rule(struct parser *p, const struct token *t, int n)
     }
     if (n > 2 && !t[2].quoted && strcmp(t[2].text, "on") == 0) {
         if (n < 4) {
-            report(p, t[2].col + 3, "expected an adapter name, MAC address or ifindex:N after 'on'");
+            report(p, t[2].end, "expected an adapter name, MAC address or ifindex:N after 'on'");
             return;
         }
         if (lwf_selector_parse(t[3].text, t[3].quoted, &spec.selector, msg, sizeof(msg)) != 0) {
@@ -355,8 +236,7 @@ static void parse_rule(struct parser *p, const struct token *t, int n)
     }
     if (n <= i) {
         const struct token *last = &t[i - 1];
-        report(p, last->col + (unsigned)strlen(last->text) + (last->quoted ? 2u : 0u) + 1,
-               "expected a quoted pcap filter expression");
+        report(p, last->end, "expected a quoted pcap filter expression");
         return;
     }
     if (!t[i].quoted) {

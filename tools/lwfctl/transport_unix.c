@@ -106,8 +106,9 @@ int lwf_device_ioctl(const char *device, uint32_t code, const void *in, size_t i
         return -1;
     }
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        snprintf(err, err_len, "cannot connect to %s: %s (is ndisemu running with --device-socket?)",
-                 device, strerror(errno));
+        snprintf(err, err_len,
+                 "cannot connect to %s: %s (is ndisemu running with --device-socket?)", device,
+                 strerror(errno));
         goto out;
     }
     put_le32(hdr + 0, EMU_DEVSOCK_MAGIC);

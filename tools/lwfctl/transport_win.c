@@ -19,8 +19,8 @@ const char *lwf_default_device(void)
 static void win_error(char *err, size_t err_len, const char *what, const char *device, DWORD code)
 {
     char text[256];
-    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
-                             code, 0, text, sizeof(text), NULL);
+    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code,
+                             0, text, sizeof(text), NULL);
     /* FormatMessage ends its text with CR LF, which would split our line. */
     while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == '.'))
         text[--n] = '\0';
