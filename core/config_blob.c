@@ -118,8 +118,8 @@ int hl_blob_encode(const struct hl_rule_spec *rules, uint32_t nrules, uint8_t de
         rc = selector_len(&rules[i].selector, &sl);
         if (rc != HL_OK)
             return rc;
-        total += HL_BLOB_RULE_HEADER_SIZE + hl_pad8(sl) +
-                 (uint64_t)rules[i].ninsns * HL_BLOB_INSN_SIZE;
+        total +=
+            HL_BLOB_RULE_HEADER_SIZE + hl_pad8(sl) + (uint64_t)rules[i].ninsns * HL_BLOB_INSN_SIZE;
         if (total > HL_BLOB_MAX)
             return HL_E_TOO_LARGE;
     }

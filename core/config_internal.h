@@ -47,8 +47,7 @@ static inline uint16_t hl_le16(const uint8_t *p)
 
 static inline uint32_t hl_le32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 static inline void hl_put16(uint8_t *p, uint16_t v)

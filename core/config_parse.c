@@ -42,8 +42,8 @@ static int check_zero(struct parse *p, uint32_t off, uint32_t n, const char *wha
             if (rule == 0)
                 return fail(p, HL_E_RESERVED, "header: %s: byte at offset %u is not zero", what,
                             off + i);
-            return fail(p, HL_E_RESERVED, "rule %u: %s: byte at offset %u is not zero", rule,
-                        what, off + i);
+            return fail(p, HL_E_RESERVED, "rule %u: %s: byte at offset %u is not zero", rule, what,
+                        off + i);
         }
     }
     return HL_OK;
@@ -88,8 +88,8 @@ static int parse_header(struct parse *p, size_t len)
         return fail(p, HL_E_TOO_MANY_RULES, "header: %u rules, at most %u allowed", p->nrules,
                     HL_MAX_RULES);
     if (b[16] != HL_ACTION_PASS && b[16] != HL_ACTION_DROP)
-        return fail(p, HL_E_BAD_ACTION, "header: default action %u is neither pass (0) nor drop (1)",
-                    b[16]);
+        return fail(p, HL_E_BAD_ACTION,
+                    "header: default action %u is neither pass (0) nor drop (1)", b[16]);
     rc = check_zero(p, 17, 1, "reserved", 0);
     if (rc != HL_OK)
         return rc;
@@ -147,8 +147,9 @@ static int walk_rules(struct parse *p)
             return fail(p, HL_E_BAD_ACTION, "rule %u: action %u is neither pass (0) nor drop (1)",
                         n, r[4]);
         if (r[5] != HL_DIR_IN && r[5] != HL_DIR_OUT && r[5] != HL_DIR_BOTH)
-            return fail(p, HL_E_BAD_DIRECTION, "rule %u: direction %u is not in (1), out (2) "
-                                               "or both (3)",
+            return fail(p, HL_E_BAD_DIRECTION,
+                        "rule %u: direction %u is not in (1), out (2) "
+                        "or both (3)",
                         n, r[5]);
         rc = check_zero(p, off + 12, 4, "reserved", n);
         if (rc != HL_OK)
@@ -223,10 +224,10 @@ static int fill_rules(struct parse *p, struct hl_snapshot *s)
             ins[j].k = hl_le32(q + 4);
         }
         pre = hl_fmt(p->reason, p->reason_len, "rule %u: program: ", i + 1);
-        rc = hl_bpf_validate(d->insns, d->ninsns,
-                             p->reason != NULL && pre + 1 < p->reason_len ? p->reason + pre : NULL,
-                             p->reason != NULL && pre + 1 < p->reason_len ? p->reason_len - pre
-                                                                          : 0);
+        rc =
+            hl_bpf_validate(d->insns, d->ninsns,
+                            p->reason != NULL && pre + 1 < p->reason_len ? p->reason + pre : NULL,
+                            p->reason != NULL && pre + 1 < p->reason_len ? p->reason_len - pre : 0);
         if (rc != 0)
             return HL_E_PROGRAM;
         ins += d->ninsns;

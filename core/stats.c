@@ -19,8 +19,7 @@ void hl_stats_hit(struct hl_snapshot *s, uint32_t cpu, uint32_t rule, enum hl_di
 {
     uint64_t *c;
 
-    if (s == NULL || cpu >= s->ncpus || rule > s->nrules ||
-        (dir != HL_DIR_IN && dir != HL_DIR_OUT))
+    if (s == NULL || cpu >= s->ncpus || rule > s->nrules || (dir != HL_DIR_IN && dir != HL_DIR_OUT))
         return;
     c = slot(s, cpu) + (size_t)rule * 2 + (dir == HL_DIR_OUT);
     hl_store_relaxed_u64(c, hl_load_relaxed_u64(c) + 1);

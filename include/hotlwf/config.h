@@ -34,21 +34,21 @@ struct hl_alloc {
 /* Every way a blob or a call can be wrong. Values are ABI (hl_set_config_result.status). */
 enum hl_status {
     HL_OK = 0,
-    HL_E_TRUNCATED = -1,         /* the buffer ends before a declared size does */
+    HL_E_TRUNCATED = -1, /* the buffer ends before a declared size does */
     HL_E_BAD_MAGIC = -2,
     HL_E_BAD_VERSION = -3,
     HL_E_BAD_HEADER_SIZE = -4,
-    HL_E_SIZE_MISMATCH = -5,     /* a declared size disagrees with what it contains */
-    HL_E_TOO_LARGE = -6,         /* over HL_BLOB_MAX */
-    HL_E_TOO_MANY_RULES = -7,    /* over HL_MAX_RULES */
-    HL_E_BAD_ACTION = -8,        /* a rule's or the default action */
+    HL_E_SIZE_MISMATCH = -5,  /* a declared size disagrees with what it contains */
+    HL_E_TOO_LARGE = -6,      /* over HL_BLOB_MAX */
+    HL_E_TOO_MANY_RULES = -7, /* over HL_MAX_RULES */
+    HL_E_BAD_ACTION = -8,     /* a rule's or the default action */
     HL_E_BAD_DIRECTION = -9,
-    HL_E_BAD_SELECTOR = -10,     /* unknown kind or data of the wrong size/content */
-    HL_E_RESERVED = -11,         /* a reserved field or padding byte is not zero */
-    HL_E_BAD_FLAGS = -12,        /* a flag this version does not define */
-    HL_E_TOO_MANY_INSNS = -13,   /* over HL_BPF_MAXINSNS */
-    HL_E_PROGRAM = -14,          /* empty, or refused by hl_bpf_validate */
-    HL_E_TRAILING = -15,         /* bytes after the last rule or after total_size */
+    HL_E_BAD_SELECTOR = -10,   /* unknown kind or data of the wrong size/content */
+    HL_E_RESERVED = -11,       /* a reserved field or padding byte is not zero */
+    HL_E_BAD_FLAGS = -12,      /* a flag this version does not define */
+    HL_E_TOO_MANY_INSNS = -13, /* over HL_BPF_MAXINSNS */
+    HL_E_PROGRAM = -14,        /* empty, or refused by hl_bpf_validate */
+    HL_E_TRAILING = -15,       /* bytes after the last rule or after total_size */
     HL_E_NO_MEMORY = -16,
     HL_E_BUFFER_TOO_SMALL = -17, /* hl_blob_encode: *len_out says how much is needed */
     HL_E_INVALID_ARG = -18,      /* a caller error, not a blob error */
@@ -104,7 +104,7 @@ const void *hl_snapshot_blob(const struct hl_snapshot *s, size_t *len);
 struct hl_view {
     const struct hl_snapshot *snap; /* NULL: nothing loaded, everything passes */
     uint32_t nrules;
-    uint32_t nwords; /* words of the bitmaps that are meaningful */
+    uint32_t nwords;             /* words of the bitmaps that are meaningful */
     uint64_t in[HL_VIEW_WORDS];  /* bit i: rule i+1 applies to received packets */
     uint64_t out[HL_VIEW_WORDS]; /* bit i: rule i+1 applies to sent packets */
 };

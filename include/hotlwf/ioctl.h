@@ -64,15 +64,15 @@ extern "C" {
 
 /* Offsets are from the start of the blob; total_size counts every byte. */
 struct hl_blob_header {
-    uint32_t magic;          /* 0: HL_BLOB_MAGIC */
-    uint16_t version;        /* 4: HL_BLOB_VERSION */
-    uint16_t header_size;    /* 6: HL_BLOB_HEADER_SIZE for version 1 */
-    uint32_t total_size;     /* 8: whole blob, header included; must equal the buffer length */
-    uint32_t rule_count;     /* 12: <= HL_MAX_RULES; 0 is valid (default action only) */
-    uint8_t default_action;  /* 16: enum hl_action */
-    uint8_t reserved0;       /* 17: zero */
-    uint16_t flags;          /* 18: none defined yet: zero */
-    uint8_t reserved1[12];   /* 20: zero */
+    uint32_t magic;         /* 0: HL_BLOB_MAGIC */
+    uint16_t version;       /* 4: HL_BLOB_VERSION */
+    uint16_t header_size;   /* 6: HL_BLOB_HEADER_SIZE for version 1 */
+    uint32_t total_size;    /* 8: whole blob, header included; must equal the buffer length */
+    uint32_t rule_count;    /* 12: <= HL_MAX_RULES; 0 is valid (default action only) */
+    uint8_t default_action; /* 16: enum hl_action */
+    uint8_t reserved0;      /* 17: zero */
+    uint16_t flags;         /* 18: none defined yet: zero */
+    uint8_t reserved1[12];  /* 20: zero */
 };
 
 /*
@@ -80,13 +80,13 @@ struct hl_blob_header {
  * with its own size so a reader can bound it before looking inside.
  */
 struct hl_blob_rule {
-    uint32_t rule_size;   /* 0: 16 + pad8(selector_len) + 8 * insn_count, exactly */
-    uint8_t action;       /* 4: enum hl_action */
-    uint8_t direction;    /* 5: enum hl_direction */
+    uint32_t rule_size;    /* 0: 16 + pad8(selector_len) + 8 * insn_count, exactly */
+    uint8_t action;        /* 4: enum hl_action */
+    uint8_t direction;     /* 5: enum hl_direction */
     uint8_t selector_kind; /* 6: enum hl_selector_kind */
-    uint8_t selector_len; /* 7: ALL 0, NAME 1..127 (no NUL), MAC 6, IFINDEX 4 (u32 LE) */
-    uint32_t insn_count;  /* 8: 1..HL_BPF_MAXINSNS */
-    uint32_t reserved;    /* 12: zero */
+    uint8_t selector_len;  /* 7: ALL 0, NAME 1..127 (no NUL), MAC 6, IFINDEX 4 (u32 LE) */
+    uint32_t insn_count;   /* 8: 1..HL_BPF_MAXINSNS */
+    uint32_t reserved;     /* 12: zero */
     /* 16: selector data, zero-padded to a multiple of 8, then insn_count instructions */
 };
 
@@ -111,11 +111,11 @@ struct hl_blob_insn {
  * the request be answered; status below = was the configuration applied.
  */
 struct hl_set_config_result {
-    int32_t status;     /* HL_OK (0) or a negative enum hl_status (config.h) */
-    uint32_t reserved;  /* zero */
+    int32_t status;      /* HL_OK (0) or a negative enum hl_status (config.h) */
+    uint32_t reserved;   /* zero */
     uint64_t generation; /* the generation now running (the new one on success) */
-    uint64_t grace_ns;  /* time spent waiting for the grace period before completing */
-    char reason[256];   /* NUL-terminated, empty on success */
+    uint64_t grace_ns;   /* time spent waiting for the grace period before completing */
+    char reason[256];    /* NUL-terminated, empty on success */
 };
 
 /* ---- GET_STATS output ---- */
