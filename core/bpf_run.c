@@ -99,11 +99,15 @@ uint32_t hl_bpf_run(const struct hl_bpf_insn *insns, size_t count, const struct 
         uint32_t k = in->k;
 
         switch (in->code) {
-        case 0x20: case 0x28: case 0x30: /* LD ABS */
+        case 0x20:
+        case 0x28:
+        case 0x30: /* LD ABS */
             if (!load(segs, nsegs, k, size_of(in->code), &A))
                 return 0;
             break;
-        case 0x40: case 0x48: case 0x50: /* LD IND */
+        case 0x40:
+        case 0x48:
+        case 0x50: /* LD IND */
             if (!load(segs, nsegs, (uint64_t)X + k, size_of(in->code), &A))
                 return 0;
             break;
@@ -112,44 +116,112 @@ uint32_t hl_bpf_run(const struct hl_bpf_insn *insns, size_t count, const struct 
                 return 0;
             X = (v & 0xfu) << 2;
             break;
-        case 0x60: A = M[k]; break;
-        case 0x61: X = M[k]; break;
-        case 0x00: A = k; break;
-        case 0x01: X = k; break;
-        case 0x80: A = wire_len; break;
-        case 0x81: X = wire_len; break;
-        case 0x02: M[k] = A; break;
-        case 0x03: M[k] = X; break;
-        case 0x06: return k;
-        case 0x16: return A;
-        case 0x07: X = A; break;
-        case 0x87: A = X; break;
+        case 0x60:
+            A = M[k];
+            break;
+        case 0x61:
+            X = M[k];
+            break;
+        case 0x00:
+            A = k;
+            break;
+        case 0x01:
+            X = k;
+            break;
+        case 0x80:
+            A = wire_len;
+            break;
+        case 0x81:
+            X = wire_len;
+            break;
+        case 0x02:
+            M[k] = A;
+            break;
+        case 0x03:
+            M[k] = X;
+            break;
+        case 0x06:
+            return k;
+        case 0x16:
+            return A;
+        case 0x07:
+            X = A;
+            break;
+        case 0x87:
+            A = X;
+            break;
 
-        case 0x05: pc += k; break;
-        case 0x15: pc += (A == k) ? in->jt : in->jf; break;
-        case 0x25: pc += (A > k) ? in->jt : in->jf; break;
-        case 0x35: pc += (A >= k) ? in->jt : in->jf; break;
-        case 0x45: pc += (A & k) ? in->jt : in->jf; break;
-        case 0x1d: pc += (A == X) ? in->jt : in->jf; break;
-        case 0x2d: pc += (A > X) ? in->jt : in->jf; break;
-        case 0x3d: pc += (A >= X) ? in->jt : in->jf; break;
-        case 0x4d: pc += (A & X) ? in->jt : in->jf; break;
+        case 0x05:
+            pc += k;
+            break;
+        case 0x15:
+            pc += (A == k) ? in->jt : in->jf;
+            break;
+        case 0x25:
+            pc += (A > k) ? in->jt : in->jf;
+            break;
+        case 0x35:
+            pc += (A >= k) ? in->jt : in->jf;
+            break;
+        case 0x45:
+            pc += (A & k) ? in->jt : in->jf;
+            break;
+        case 0x1d:
+            pc += (A == X) ? in->jt : in->jf;
+            break;
+        case 0x2d:
+            pc += (A > X) ? in->jt : in->jf;
+            break;
+        case 0x3d:
+            pc += (A >= X) ? in->jt : in->jf;
+            break;
+        case 0x4d:
+            pc += (A & X) ? in->jt : in->jf;
+            break;
 
-        case 0x04: A += k; break;
-        case 0x14: A -= k; break;
-        case 0x24: A *= k; break;
-        case 0x34: A /= k; break; /* validator refused k == 0 */
-        case 0x94: A %= k; break;
-        case 0x44: A |= k; break;
-        case 0x54: A &= k; break;
-        case 0xa4: A ^= k; break;
-        case 0x64: A <<= k; break; /* validator refused k >= 32 */
-        case 0x74: A >>= k; break;
-        case 0x84: A = 0u - A; break;
+        case 0x04:
+            A += k;
+            break;
+        case 0x14:
+            A -= k;
+            break;
+        case 0x24:
+            A *= k;
+            break;
+        case 0x34:
+            A /= k;
+            break; /* validator refused k == 0 */
+        case 0x94:
+            A %= k;
+            break;
+        case 0x44:
+            A |= k;
+            break;
+        case 0x54:
+            A &= k;
+            break;
+        case 0xa4:
+            A ^= k;
+            break;
+        case 0x64:
+            A <<= k;
+            break; /* validator refused k >= 32 */
+        case 0x74:
+            A >>= k;
+            break;
+        case 0x84:
+            A = 0u - A;
+            break;
 
-        case 0x0c: A += X; break;
-        case 0x1c: A -= X; break;
-        case 0x2c: A *= X; break;
+        case 0x0c:
+            A += X;
+            break;
+        case 0x1c:
+            A -= X;
+            break;
+        case 0x2c:
+            A *= X;
+            break;
         case 0x3c:
             if (X == 0)
                 return 0;
@@ -160,12 +232,22 @@ uint32_t hl_bpf_run(const struct hl_bpf_insn *insns, size_t count, const struct 
                 return 0;
             A %= X;
             break;
-        case 0x4c: A |= X; break;
-        case 0x5c: A &= X; break;
-        case 0xac: A ^= X; break;
+        case 0x4c:
+            A |= X;
+            break;
+        case 0x5c:
+            A &= X;
+            break;
+        case 0xac:
+            A ^= X;
+            break;
         /* Shifting a 32-bit value by 32 or more is undefined in C; libpcap yields 0. */
-        case 0x6c: A = X < 32 ? A << X : 0; break;
-        case 0x7c: A = X < 32 ? A >> X : 0; break;
+        case 0x6c:
+            A = X < 32 ? A << X : 0;
+            break;
+        case 0x7c:
+            A = X < 32 ? A >> X : 0;
+            break;
 
         default:
             /* Unreachable for validated programs; refuse the packet rather than guess. */

@@ -15,7 +15,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
+#include "hl_fmt.h"
 
 /* Classic BPF encoding, spelled out here so core/ does not need pcap headers. */
 enum {
@@ -65,16 +65,24 @@ static bool opcode_allowed(uint16_t code)
 {
     switch (code) {
     /* LD: A <- packet word/half/byte (absolute, indexed), M[k], k, len */
-    case 0x20: case 0x28: case 0x30: /* ABS W/H/B */
-    case 0x40: case 0x48: case 0x50: /* IND W/H/B */
-    case 0x60:                       /* MEM */
-    case 0x00:                       /* IMM */
-    case 0x80:                       /* LEN */
+    case 0x20:
+    case 0x28:
+    case 0x30: /* ABS W/H/B */
+    case 0x40:
+    case 0x48:
+    case 0x50: /* IND W/H/B */
+    case 0x60: /* MEM */
+    case 0x00: /* IMM */
+    case 0x80: /* LEN */
     /* LDX: X <- k, M[k], len, 4*(P[k]&0xf) */
-    case 0x01: case 0x61: case 0x81: case 0xb1:
-    case C_ST: case C_STX:
-    case C_RET | 0x00: /* RET K */
-    case C_RET | 0x10: /* RET A */
+    case 0x01:
+    case 0x61:
+    case 0x81:
+    case 0xb1:
+    case C_ST:
+    case C_STX:
+    case C_RET | 0x00:  /* RET K */
+    case C_RET | 0x10:  /* RET A */
     case C_MISC | 0x00: /* TAX */
     case C_MISC | 0x80: /* TXA */
     case C_ALU | OP_NEG:
@@ -85,8 +93,16 @@ static bool opcode_allowed(uint16_t code)
     }
     if ((code & 0x07u) == C_ALU && (code & ~0xffu) == 0) {
         switch (code & 0xf0u) {
-        case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_OR:
-        case OP_AND: case OP_LSH: case OP_RSH: case OP_MOD: case OP_XOR:
+        case OP_ADD:
+        case OP_SUB:
+        case OP_MUL:
+        case OP_DIV:
+        case OP_OR:
+        case OP_AND:
+        case OP_LSH:
+        case OP_RSH:
+        case OP_MOD:
+        case OP_XOR:
             /* op, source and class fill the low byte: no spare bit to check. */
             return true;
         default:
@@ -95,7 +111,10 @@ static bool opcode_allowed(uint16_t code)
     }
     if ((code & 0x07u) == C_JMP && (code & ~0xffu) == 0) {
         switch (code & 0xf0u) {
-        case J_JEQ: case J_JGT: case J_JGE: case J_JSET:
+        case J_JEQ:
+        case J_JGT:
+        case J_JGE:
+        case J_JSET:
             return true;
         default:
             return false;
@@ -123,8 +142,8 @@ static int fail(char *reason, size_t reason_len, int status, const char *fmt, ..
     if (reason != NULL && reason_len > 0) {
         va_list ap;
         va_start(ap, fmt);
-        /* vsnprintf truncates and always terminates when reason_len > 0. */
-        (void)vsnprintf(reason, reason_len, fmt, ap);
+        /* hl_vfmt, not vsnprintf: this file also runs in the kernel. */
+        (void)hl_vfmt(reason, reason_len, fmt, ap);
         va_end(ap);
     }
     return status;
@@ -193,8 +212,7 @@ static size_t first_uninit_read(const struct hl_bpf_insn *insns, size_t count, u
     return count;
 }
 
-int hl_bpf_validate(const struct hl_bpf_insn *insns, size_t count, char *reason,
-                    size_t reason_len)
+int hl_bpf_validate(const struct hl_bpf_insn *insns, size_t count, char *reason, size_t reason_len)
 {
     if (reason != NULL && reason_len > 0)
         reason[0] = '\0';
@@ -235,8 +253,10 @@ int hl_bpf_validate(const struct hl_bpf_insn *insns, size_t count, char *reason,
             if ((code & 0xf0u) == J_JA) {
                 /* Compared as size_t against what is left: i + 1 + k never computed. */
                 if ((uint64_t)in->k >= (uint64_t)left)
-                    return fail(reason, reason_len, HL_BPF_E_JUMP_RANGE,
-                                "insn %zu: jump offset %u goes past the end", i, in->k);
+                    return fail(
+                        reason, reason_len, HL_BPF_E_JUMP_RANGE,
+                        "insn %zu: jump offset %u goes past the end (jumps only go forward)", i,
+                        in->k);
             } else if ((size_t)in->jt >= left || (size_t)in->jf >= left) {
                 return fail(reason, reason_len, HL_BPF_E_JUMP_RANGE,
                             "insn %zu: jump offsets %u/%u go past the end", i, in->jt, in->jf);

@@ -20,7 +20,8 @@ static void put_str(struct hl_fmt_out *o, const char *s)
         o->buf[o->len++] = *s++;
 }
 
-static void put_unsigned(struct hl_fmt_out *o, unsigned long long v, unsigned base)
+/* width: minimum digits, zero-padded (the "04" of %04x); at most 20. */
+static void put_unsigned(struct hl_fmt_out *o, unsigned long long v, unsigned base, unsigned width)
 {
     char digits[24]; /* 2^64 has 20 decimal digits */
     size_t n = 0;
@@ -30,6 +31,8 @@ static void put_unsigned(struct hl_fmt_out *o, unsigned long long v, unsigned ba
         digits[n++] = (char)(d < 10 ? '0' + d : 'a' + (d - 10));
         v /= base;
     } while (v != 0);
+    while (n < width && n < 20)
+        digits[n++] = '0';
     while (n > 0)
         put_char(o, digits[--n]);
 }
@@ -47,24 +50,28 @@ size_t hl_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
             continue;
         }
         fmt++;
+        unsigned width = 0;
+        if (*fmt == '0')
+            while (*fmt >= '0' && *fmt <= '9')
+                width = width * 10 + (unsigned)(*fmt++ - '0');
         if (*fmt == 's') {
             put_str(&o, va_arg(ap, const char *));
         } else if (*fmt == 'u') {
-            put_unsigned(&o, va_arg(ap, unsigned), 10);
+            put_unsigned(&o, va_arg(ap, unsigned), 10, width);
         } else if (*fmt == 'x') {
-            put_unsigned(&o, va_arg(ap, unsigned), 16);
+            put_unsigned(&o, va_arg(ap, unsigned), 16, width);
         } else if (*fmt == 'd') {
             int v = va_arg(ap, int);
             /* Negate in unsigned arithmetic so INT_MIN does not overflow. */
             unsigned long long m = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
             if (v < 0)
                 put_char(&o, '-');
-            put_unsigned(&o, m, 10);
+            put_unsigned(&o, m, 10, width);
         } else if (fmt[0] == 'l' && fmt[1] == 'l' && fmt[2] == 'u') {
-            put_unsigned(&o, va_arg(ap, unsigned long long), 10);
+            put_unsigned(&o, va_arg(ap, unsigned long long), 10, width);
             fmt += 2;
         } else if (fmt[0] == 'z' && fmt[1] == 'u') {
-            put_unsigned(&o, va_arg(ap, size_t), 10);
+            put_unsigned(&o, va_arg(ap, size_t), 10, width);
             fmt += 1;
         } else if (*fmt == '%') {
             put_char(&o, '%');

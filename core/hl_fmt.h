@@ -11,7 +11,8 @@
 #include <stddef.h>
 
 /*
- * Conversions: %s (NULL prints "(null)"), %d, %u, %x, %llu, %zu, %%.
+ * Conversions: %s (NULL prints "(null)"), %d, %u, %x, %llu, %zu, %%; the
+ * integer ones take a zero-padded width (%04x).
  * Anything else is copied literally. Writes at most cap bytes including the
  * NUL (nothing when buf is NULL or cap is 0) and returns the length written.
  */

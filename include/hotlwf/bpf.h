@@ -51,6 +51,11 @@ enum hl_bpf_status {
 };
 
 /*
+ * Accepts exactly the opcodes pcap_compile() emits, with forward jumps only
+ * (so every program terminates): libpcap's "protochain", whose code loops
+ * with a backward jump, is refused with HL_BPF_E_JUMP_RANGE, as on Linux.
+ * Scratch slots must be written before they are read on every path.
+ *
  * Returns 0 when the program is safe to run; otherwise a negative status and,
  * when reason is not NULL, a NUL-terminated explanation that names the
  * offending instruction ("insn 3: jump out of range").

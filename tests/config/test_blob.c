@@ -358,6 +358,8 @@ static void test_fmt(void)
     CHECK(hl_fmt(b, sizeof(b), "%u:%d:%x", 42u, -7, 0xbeefu) == 10 && strcmp(b, "42:-7:beef") == 0,
           "fmt: %s", b);
     CHECK(hl_fmt(b, 6, "%s", "truncated") == 5 && strcmp(b, "trunc") == 0, "trunc: %s", b);
+    CHECK(hl_fmt(b, sizeof(b), "%u:0x%04x", 3u, 0x1cu) == 8 && strcmp(b, "3:0x001c") == 0,
+          "width: %s", b);
     CHECK(hl_fmt(b, sizeof(b), "%llu%%", 18446744073709551615ull) == 15, "llu: %s", b);
     CHECK(hl_fmt(b, sizeof(b), "%zu %s", (size_t)3, (const char *)NULL) == 8 &&
               strcmp(b, "3 (null)") == 0,

@@ -58,14 +58,16 @@ setup() {
 }
 
 start_capture() {
-    ina tcpdump -i veth-a -s 0 -U -w "$1" >/dev/null 2>&1 &
+    # Started directly (no subshell in between) so the TERM below reaches it;
+    # a background job of a script ignores SIGINT. timeout bounds a stuck run.
+    ip netns exec "$A" timeout 60 tcpdump -i veth-a -s 0 -U -w "$1" >/dev/null 2>&1 &
     TCPDUMP_PID=$!
     sleep 1
 }
 
 stop_capture() {
     sleep 1
-    kill -INT "$TCPDUMP_PID"
+    kill -TERM "$TCPDUMP_PID"
     wait "$TCPDUMP_PID" || true
     TCPDUMP_PID=
 }
@@ -95,7 +97,7 @@ udp_send() {
 import socket, sys
 host, ports = sys.argv[1], [int(p) for p in sys.argv[2:]]
 fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_DGRAM)
+s = socket.socket(fam, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
 if host.startswith("224."):
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("10.99.0.1"))
 for i, p in enumerate(ports):
@@ -134,8 +136,8 @@ record_mixed() {
     start_capture "$OUT/netns-mixed.pcap"
     ina arping -c 2 -I veth-a 10.99.0.2 >/dev/null 2>&1 || true
     for size in 0 56 200 1000 1472 3000 6000; do
-        ina ping -c 2 -i 0.2 -s "$size" 10.99.0.2 >/dev/null || true
-        ina ping -6 -c 2 -i 0.2 -s "$size" fd99::2 >/dev/null || true
+        ina ping -c 3 -i 0.1 -s "$size" 10.99.0.2 >/dev/null || true
+        ina ping -6 -c 3 -i 0.1 -s "$size" fd99::2 >/dev/null || true
     done
     ina ping -c 2 -i 0.2 -b 10.99.0.255 >/dev/null 2>&1 || true
     if [[ $VLAN == 1 ]]; then
@@ -150,13 +152,15 @@ record_mixed() {
     ina ping -c 1 10.99.0.2 >/dev/null || true
     ina ping -6 -c 1 fd99::2 >/dev/null || true
     tcp_server 4000
-    tcp_get 10.99.0.2
-    tcp_get fd99::2
+    for i in 1 2 3 4; do
+        tcp_get 10.99.0.2
+        tcp_get fd99::2
+    done
     if [[ $VLAN == 1 ]]; then tcp_get 10.99.42.2; fi
     # A refused connection: SYN answered by RST.
     ina timeout 3 bash -c 'exec 3<>/dev/tcp/10.99.0.2/81' 2>/dev/null || true
     # UDP: DNS, NTP, syslog, high ports; closed ports draw ICMP unreachables.
-    udp_send 10.99.0.2 53 53 123 514 5000 9999 33434
+    udp_send 10.99.0.2 53 53 123 514 5000 9999 33434 67 68 1900 4789
     udp_send fd99::2 53 123 5353 9999
     if [[ $VLAN == 1 ]]; then udp_send 10.99.42.2 53 161; fi
     udp_send 224.0.0.251 5353

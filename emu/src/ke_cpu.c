@@ -1,0 +1,316 @@
+/*
+ * Emulated CPUs and IRQL (the usersim model).
+ *
+ * IRQL is a property of the calling thread. Each emulated CPU is a mutex:
+ * a thread that raises from below DISPATCH_LEVEL to DISPATCH_LEVEL or above
+ * takes one and keeps it until it lowers below DISPATCH_LEVEL. Hence at any
+ * moment at most one context runs at DISPATCH_LEVEL on a CPU, and a CPU's
+ * DPC thread (ke_dpc.c), which runs DPCs holding that same mutex, cannot run
+ * a DPC there while another context is at DISPATCH_LEVEL on it. That is the
+ * property a DPC-based grace period relies on: once a DPC has run on CPU k,
+ * every DISPATCH_LEVEL section that was running on CPU k has ended.
+ *
+ * Below DISPATCH_LEVEL a thread holds no CPU (it could be preempted and
+ * migrate on Windows too); its "current processor" is the last one it held.
+ */
+#include "kernel.h"
+#include "verifier.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct emu_cpu {
+    pthread_mutex_t lock;
+    struct _KTHREAD *_Atomic owner; /* checked, never trusted: exclusivity self-test */
+} DECLSPEC_CACHEALIGN;
+
+static struct emu_cpu g_cpus[MAXIMUM_PROCESSORS];
+static _Atomic unsigned g_ncpus;
+static _Atomic unsigned g_next_home;
+static pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_exit_key;
+
+static __thread struct _KTHREAD *tls_thread;
+static __thread struct _KTHREAD tls_thread_storage;
+
+/* A host thread that ends while holding a CPU would leave it locked forever. */
+static void thread_exit_check(void *p)
+{
+    struct _KTHREAD *t = p;
+    if (t->cpu >= 0) {
+        emu_violation(EMU_RULE_IRQL, t->module, NULL, "thread exited at IRQL %u holding CPU %d",
+                      t->irql, t->cpu);
+        t->in_dpc = false;
+        ke_cpu_give(t);
+    }
+    t->irql = PASSIVE_LEVEL;
+}
+
+static void make_key(void)
+{
+    pthread_key_create(&g_exit_key, thread_exit_check);
+}
+
+unsigned emu_cpu_count(void)
+{
+    return g_ncpus;
+}
+
+static void ensure_init(void)
+{
+    if (g_ncpus == 0)
+        emu_kernel_init(2);
+}
+
+void ke_thread_adopt(struct _KTHREAD *t)
+{
+    pthread_once(&g_key_once, make_key);
+    if (g_ncpus)
+        t->last_cpu = (int)(g_next_home++ % g_ncpus);
+    t->cpu = -1;
+    tls_thread = t;
+    pthread_setspecific(g_exit_key, t);
+}
+
+void ke_thread_forget(void)
+{
+    pthread_setspecific(g_exit_key, NULL);
+    tls_thread = NULL;
+}
+
+struct _KTHREAD *ke_current_thread(void)
+{
+    struct _KTHREAD *t = tls_thread;
+    if (__builtin_expect(t != NULL, 1))
+        return t;
+    t = &tls_thread_storage;
+    t->Header.Type = EMU_OBJ_THREAD;
+    InitializeListHead(&t->Header.WaitListHead);
+    t->irql = PASSIVE_LEVEL;
+    ke_thread_adopt(t);
+    return t;
+}
+
+int emu_cpu_current(void)
+{
+    return ke_current_thread()->cpu;
+}
+
+void ke_cpu_take(struct _KTHREAD *t)
+{
+    unsigned n, k, i;
+    ensure_init();
+    n = g_ncpus;
+    k = (unsigned)t->last_cpu % n;
+    if (t->pinned) {
+        pthread_mutex_lock(&g_cpus[k].lock);
+    } else if (pthread_mutex_trylock(&g_cpus[k].lock) != 0) {
+        for (i = 1; i < n; i++) {
+            unsigned c = (k + i) % n;
+            if (pthread_mutex_trylock(&g_cpus[c].lock) == 0) {
+                k = c;
+                break;
+            }
+        }
+        if (i == n)
+            pthread_mutex_lock(&g_cpus[k].lock);
+    }
+    if (atomic_load(&g_cpus[k].owner) != NULL) {
+        fprintf(stderr, "ndisemu: internal error: CPU %u given to two contexts\n", k);
+        abort();
+    }
+    atomic_store(&g_cpus[k].owner, t);
+    t->cpu = (int)k;
+    t->last_cpu = (int)k;
+}
+
+void ke_cpu_give(struct _KTHREAD *t)
+{
+    int k = t->cpu;
+    int spins;
+    atomic_store(&g_cpus[k].owner, NULL);
+    t->cpu = -1;
+    pthread_mutex_unlock(&g_cpus[k].lock);
+    /*
+     * On Windows, DPCs queued on a CPU run as soon as its IRQL drops below
+     * DISPATCH_LEVEL. A host mutex is not fair, so a thread that raises and
+     * lowers in a loop could keep retaking the CPU ahead of the DPC thread
+     * waiting for it; yielding while DPCs are pending hands it over.
+     */
+    if (!t->pinned)
+        for (spins = 0; spins < 64 && ke_dpc_pending((unsigned)k); spins++)
+            sched_yield();
+}
+
+struct _KTHREAD *ke_cpu_owner(unsigned k)
+{
+    return k < g_ncpus ? atomic_load(&g_cpus[k].owner) : NULL;
+}
+
+void emu_kernel_init(unsigned ncpus)
+{
+    unsigned i;
+    pthread_mutex_lock(&g_init_lock);
+    if (g_ncpus == 0) {
+        if (ncpus == 0)
+            ncpus = 1;
+        if (ncpus > MAXIMUM_PROCESSORS)
+            ncpus = MAXIMUM_PROCESSORS;
+        for (i = 0; i < ncpus; i++)
+            pthread_mutex_init(&g_cpus[i].lock, NULL);
+        g_ncpus = ncpus;
+        ke_dpc_init(ncpus);
+        ke_work_init();
+    }
+    pthread_mutex_unlock(&g_init_lock);
+}
+
+void emu_kernel_shutdown(void)
+{
+    pthread_mutex_lock(&g_init_lock);
+    if (g_ncpus != 0) {
+        ke_work_shutdown();
+        ke_dpc_shutdown();
+        g_ncpus = 0;
+    }
+    pthread_mutex_unlock(&g_init_lock);
+}
+
+KIRQL NTAPI KeGetCurrentIrql(void)
+{
+    return ke_current_thread()->irql;
+}
+
+KIRQL NTAPI KfRaiseIrql(KIRQL NewIrql)
+{
+    struct _KTHREAD *t = ke_current_thread();
+    KIRQL old = t->irql;
+    if (NewIrql < old) {
+        emu_violation(EMU_RULE_IRQL, NULL, NULL, "KeRaiseIrql to %u below the current IRQL %u",
+                      NewIrql, old);
+        return old;
+    }
+    if (old < DISPATCH_LEVEL && NewIrql >= DISPATCH_LEVEL)
+        ke_cpu_take(t);
+    t->irql = NewIrql;
+    return old;
+}
+
+VOID NTAPI KeLowerIrql(KIRQL NewIrql)
+{
+    struct _KTHREAD *t = ke_current_thread();
+    KIRQL old = t->irql;
+    if (NewIrql > old) {
+        emu_violation(EMU_RULE_IRQL, NULL, NULL, "KeLowerIrql to %u above the current IRQL %u",
+                      NewIrql, old);
+        return;
+    }
+    if (old >= DISPATCH_LEVEL && NewIrql < DISPATCH_LEVEL) {
+        if (t->in_dpc) {
+            emu_violation(EMU_RULE_IRQL, NULL, NULL,
+                          "KeLowerIrql to %u inside a DPC routine (must stay at DISPATCH_LEVEL)",
+                          NewIrql);
+            return;
+        }
+        ke_cpu_give(t);
+    }
+    t->irql = NewIrql;
+}
+
+KIRQL NTAPI KeRaiseIrqlToDpcLevel(void)
+{
+    return KfRaiseIrql(DISPATCH_LEVEL);
+}
+
+KIRQL NTAPI KeRaiseIrqlToSynchLevel(void)
+{
+    return KfRaiseIrql(12);
+}
+
+void emu_irql_require_max(const char *api, KIRQL max)
+{
+    KIRQL now = ke_current_thread()->irql;
+    if (now > max && emu_verifier_enabled())
+        emu_violation(EMU_RULE_IRQL, NULL, NULL, "%s called at IRQL %u (maximum %u)", api, now,
+                      max);
+}
+
+void emu_irql_require(const char *api, KIRQL exact)
+{
+    KIRQL now = ke_current_thread()->irql;
+    if (now != exact && emu_verifier_enabled())
+        emu_violation(EMU_RULE_IRQL, NULL, NULL, "%s called at IRQL %u (must be %u)", api, now,
+                      exact);
+}
+
+ULONG NTAPI KeQueryActiveProcessorCountEx(USHORT GroupNumber)
+{
+    ensure_init();
+    return (GroupNumber == 0 || GroupNumber == ALL_PROCESSOR_GROUPS) ? g_ncpus : 0;
+}
+
+ULONG NTAPI KeQueryMaximumProcessorCountEx(USHORT GroupNumber)
+{
+    return KeQueryActiveProcessorCountEx(GroupNumber);
+}
+
+ULONG NTAPI KeQueryMaximumProcessorCount(void)
+{
+    return KeQueryActiveProcessorCountEx(ALL_PROCESSOR_GROUPS);
+}
+
+USHORT NTAPI KeQueryActiveGroupCount(void)
+{
+    return 1;
+}
+
+KAFFINITY NTAPI KeQueryActiveProcessors(void)
+{
+    ULONG n = KeQueryActiveProcessorCountEx(0);
+    return n >= 64 ? ~(KAFFINITY)0 : (((KAFFINITY)1 << n) - 1);
+}
+
+ULONG NTAPI KeQueryActiveProcessorCount(PKAFFINITY ActiveProcessors)
+{
+    if (ActiveProcessors)
+        *ActiveProcessors = KeQueryActiveProcessors();
+    return KeQueryActiveProcessorCountEx(0);
+}
+
+ULONG NTAPI KeGetCurrentProcessorNumberEx(PPROCESSOR_NUMBER ProcNumber)
+{
+    struct _KTHREAD *t = ke_current_thread();
+    int k = t->cpu >= 0 ? t->cpu : t->last_cpu;
+    if (ProcNumber) {
+        ProcNumber->Group = 0;
+        ProcNumber->Number = (UCHAR)k;
+        ProcNumber->Reserved = 0;
+    }
+    return (ULONG)k;
+}
+
+ULONG NTAPI KeGetCurrentProcessorNumber(void)
+{
+    return KeGetCurrentProcessorNumberEx(NULL);
+}
+
+NTSTATUS NTAPI KeGetProcessorNumberFromIndex(ULONG ProcIndex, PPROCESSOR_NUMBER ProcNumber)
+{
+    if (ProcIndex >= KeQueryActiveProcessorCountEx(0))
+        return STATUS_INVALID_PARAMETER;
+    ProcNumber->Group = 0;
+    ProcNumber->Number = (UCHAR)ProcIndex;
+    ProcNumber->Reserved = 0;
+    return STATUS_SUCCESS;
+}
+
+ULONG NTAPI KeGetProcessorIndexFromNumber(PPROCESSOR_NUMBER ProcNumber)
+{
+    if (ProcNumber->Group != 0 || ProcNumber->Number >= KeQueryActiveProcessorCountEx(0))
+        return 0xffffffffu; /* INVALID_PROCESSOR_INDEX */
+    return ProcNumber->Number;
+}

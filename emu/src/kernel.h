@@ -1,0 +1,107 @@
+/*
+ * ndisemu's kernel layer (ke_*.c): emulated CPUs and IRQL, DPCs, dispatcher
+ * objects, spin locks, pool, threads, rundown protection and the driver
+ * loader. The first part is the interface for the rest of ndisemu; the part
+ * marked "internal" is shared among ke_*.c only.
+ */
+#ifndef NDISEMU_KERNEL_H
+#define NDISEMU_KERNEL_H
+
+#include <wdm.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* N emulated CPUs (1..64), each with a DPC thread; also starts the worker
+   threads of the system work queues. Idempotent per process until shutdown. */
+void emu_kernel_init(unsigned ncpus);
+void emu_kernel_shutdown(void);
+unsigned emu_cpu_count(void);
+
+struct emu_driver;
+/* dlopen + DRIVER_OBJECT + DriverEntry. NULL with a message in err on failure. */
+struct emu_driver *emu_driver_load(const char *path, char *err, size_t errlen);
+/* DriverUnload, pool-leak check of this driver's allocations, dlclose. */
+NTSTATUS emu_driver_unload(struct emu_driver *d);
+/* unload + load the same file again; d stays valid (same object). */
+NTSTATUS emu_driver_reload(struct emu_driver *d);
+const char *emu_driver_name(const struct emu_driver *d); /* file base name without .so */
+PDRIVER_OBJECT emu_driver_object(struct emu_driver *d);
+struct emu_driver *emu_driver_from_object(PDRIVER_OBJECT o);
+/* The loaded driver whose code contains addr (a return address, a callback
+   pointer), or NULL for ndisemu's own code. */
+struct emu_driver *emu_driver_for_address(const void *addr);
+/* Its name, or "ndisemu". */
+const char *emu_module_for_address(const void *addr);
+
+/* --param NAME=VALUE for one driver (or every driver when driver is NULL). */
+void emu_param_set(const char *driver, const char *name, const char *value);
+const char *emu_param_get(const char *driver, const char *name);
+
+/* IRQL check from an API entry: an `irql` finding naming api if violated. */
+void emu_irql_require_max(const char *api, KIRQL max);
+void emu_irql_require(const char *api, KIRQL exact);
+
+/*
+ * Pool for the rest of ndisemu (NdisAllocateMemoryWithTagPriority...):
+ * accounted exactly as ExAllocatePoolWithTag would, to the driver containing
+ * `caller` (pass __builtin_return_address(0) of the exported API).
+ * emu_pool_free checks the tag unless it is 0.
+ */
+void *emu_pool_alloc(size_t n, ULONG tag, bool zero, void *caller);
+void emu_pool_free(void *p, ULONG tag, void *caller);
+/* Bytes/allocations outstanding for a driver (NULL = ndisemu itself). */
+void emu_pool_outstanding(const struct emu_driver *d, size_t *count, size_t *bytes);
+
+/* The CPU the calling thread holds at DISPATCH_LEVEL, or -1 below it. */
+int emu_cpu_current(void);
+/* Run fn(ctx) at PASSIVE_LEVEL on a system worker thread, under a callback
+   context (module, callback). Used by IoQueueWorkItem and NDIS work items. */
+void emu_work_queue(void (*fn)(void *ctx), void *ctx, const char *module, const char *callback);
+/* Wait until every work item queued so far has run. */
+void emu_work_drain(void);
+
+/* ---- internal to ke_*.c ---- */
+
+/* A thread's kernel identity: one per host thread, created on first use. */
+struct _KTHREAD {
+    DISPATCHER_HEADER Header; /* signalled when a system thread exits */
+    volatile LONG refs;       /* object references (system threads only) */
+    bool system;              /* created by PsCreateSystemThread */
+    KIRQL irql;
+    int cpu;      /* CPU held at DISPATCH_LEVEL, -1 if none */
+    int last_cpu; /* where it last ran at DISPATCH (its "current processor") */
+    bool in_dpc;  /* a DPC thread while it runs DPC routines */
+    bool pinned;  /* a DPC thread: takes exactly last_cpu */
+    unsigned apc_disable;
+    void (*start)(void *);
+    void *start_ctx;
+    const char *module;
+};
+struct _KTHREAD *ke_current_thread(void);
+/* Make t the calling thread's identity (a new system thread's first act). */
+void ke_thread_adopt(struct _KTHREAD *t);
+/* Detach the calling thread from its identity before that object is freed. */
+void ke_thread_forget(void);
+
+/* Called by ke_cpu.c when a thread takes / leaves a CPU. */
+void ke_cpu_take(struct _KTHREAD *t);
+void ke_cpu_give(struct _KTHREAD *t);
+/* Which context holds CPU k at DISPATCH_LEVEL (NULL if none): a self-test hook. */
+struct _KTHREAD *ke_cpu_owner(unsigned k);
+void ke_dpc_init(unsigned ncpus);
+void ke_dpc_shutdown(void);
+/* Pending DPCs on cpu: the CPU's next owner should be its DPC thread. */
+bool ke_dpc_pending(unsigned cpu);
+void ke_work_init(void);
+void ke_work_shutdown(void);
+/* The dispatcher lock and the one condition every waiter sleeps on. */
+void ke_dispatcher_lock(void);
+void ke_dispatcher_unlock(void);
+void ke_dispatcher_broadcast(void); /* call with the lock held */
+/* Pool-leak check at unload: one finding per tag still allocated. */
+void ke_pool_check_driver(struct emu_driver *d, const char *name);
+void ke_loader_shutdown(void);
+uint64_t ke_interrupt_time_100ns(void);
+
+#endif

@@ -1,0 +1,339 @@
+/*
+ * The verifier's store of findings, the per-thread callback context and the
+ * watchdog (verifier.h).
+ *
+ * emu_violation() may be called from any context, including a thread that
+ * holds an emulated CPU or a driver's spin lock; it takes only the store's
+ * own host mutex, which is never held across a call out, so it cannot wait
+ * on anything a driver holds.
+ */
+#define _GNU_SOURCE
+#include "verifier.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KEPT_MAX 1000
+
+static const char *const g_rule_ids[EMU_RULE_COUNT] = {
+    [EMU_RULE_NBL_DOUBLE_RETURN] = "nbl-double-return",
+    [EMU_RULE_NBL_WRONG_OWNER] = "nbl-wrong-owner",
+    [EMU_RULE_NBL_LEAK] = "nbl-leak",
+    [EMU_RULE_CALL_WHILE_PAUSED] = "call-while-paused",
+    [EMU_RULE_PAUSE_WITH_OUTSTANDING] = "pause-with-outstanding-nbls",
+    [EMU_RULE_PAUSE_COMPLETE_TWICE] = "pause-complete-twice",
+    [EMU_RULE_IRQL] = "irql",
+    [EMU_RULE_POOL_LEAK] = "pool-leak",
+    [EMU_RULE_LOCK_MISUSE] = "lock-misuse",
+    [EMU_RULE_DEADLOCK] = "deadlock",
+    [EMU_RULE_STATE] = "state",
+};
+
+struct finding {
+    enum emu_rule rule;
+    char module[96];
+    char callback[64];
+    char message[320];
+};
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct finding *g_kept; /* KEPT_MAX entries, allocated on first use */
+static size_t g_nkept;
+static atomic_size_t g_count[EMU_RULE_COUNT];
+static atomic_bool g_enabled = true;
+static __thread struct emu_callctx *tls_ctx;
+
+const char *emu_rule_id(enum emu_rule rule)
+{
+    return (unsigned)rule < EMU_RULE_COUNT ? g_rule_ids[rule] : "unknown";
+}
+
+uint64_t emu_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool emu_verifier_enabled(void)
+{
+    return atomic_load_explicit(&g_enabled, memory_order_relaxed);
+}
+
+void emu_verifier_set_enabled(bool on)
+{
+    atomic_store(&g_enabled, on);
+}
+
+static void print_one(FILE *f, const struct finding *x)
+{
+    fprintf(f, "VIOLATION [%s] module=%s callback=%s: %s\n", emu_rule_id(x->rule), x->module,
+            x->callback, x->message);
+}
+
+void emu_violation(enum emu_rule rule, const char *module, const char *callback, const char *fmt,
+                   ...)
+{
+    struct finding x;
+    const struct emu_callctx *c = tls_ctx;
+    const char *trace;
+    va_list ap;
+    if ((unsigned)rule >= EMU_RULE_COUNT)
+        rule = EMU_RULE_STATE;
+    if (module == NULL)
+        module = c && c->module ? c->module : "ndisemu";
+    if (callback == NULL)
+        callback = c && c->callback ? c->callback : "-";
+    x.rule = rule;
+    snprintf(x.module, sizeof(x.module), "%s", module);
+    snprintf(x.callback, sizeof(x.callback), "%s", callback);
+    va_start(ap, fmt);
+    vsnprintf(x.message, sizeof(x.message), fmt, ap);
+    va_end(ap);
+
+    atomic_fetch_add(&g_count[rule], 1);
+    pthread_mutex_lock(&g_lock);
+    if (g_kept == NULL)
+        g_kept = calloc(KEPT_MAX, sizeof(*g_kept));
+    if (g_kept && g_nkept < KEPT_MAX)
+        g_kept[g_nkept++] = x;
+    pthread_mutex_unlock(&g_lock);
+    trace = getenv("NDISEMU_TRACE_VIOLATIONS");
+    if (trace && *trace && *trace != '0')
+        print_one(stderr, &x);
+}
+
+size_t emu_violation_count(void)
+{
+    size_t n = 0;
+    unsigned i;
+    for (i = 0; i < EMU_RULE_COUNT; i++)
+        n += atomic_load(&g_count[i]);
+    return n;
+}
+
+size_t emu_violation_count_rule(enum emu_rule rule)
+{
+    return (unsigned)rule < EMU_RULE_COUNT ? atomic_load(&g_count[rule]) : 0;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch == '\n')
+            fputs("\\n", f);
+        else if (ch == '\t')
+            fputs("\\t", f);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+void emu_violations_print(FILE *f, bool json)
+{
+    size_t i, total = emu_violation_count();
+    pthread_mutex_lock(&g_lock);
+    if (json) {
+        fputc('[', f);
+        for (i = 0; i < g_nkept; i++) {
+            fputs(i ? ",\n {\"rule\": " : "{\"rule\": ", f);
+            json_str(f, emu_rule_id(g_kept[i].rule));
+            fputs(", \"module\": ", f);
+            json_str(f, g_kept[i].module);
+            fputs(", \"callback\": ", f);
+            json_str(f, g_kept[i].callback);
+            fputs(", \"message\": ", f);
+            json_str(f, g_kept[i].message);
+            fputc('}', f);
+        }
+        fputs("]\n", f);
+    } else {
+        for (i = 0; i < g_nkept; i++)
+            print_one(f, &g_kept[i]);
+        if (total > g_nkept)
+            fprintf(f, "... %zu more finding(s) not kept\n", total - g_nkept);
+    }
+    pthread_mutex_unlock(&g_lock);
+    fflush(f);
+}
+
+void emu_violations_reset(void)
+{
+    unsigned i;
+    pthread_mutex_lock(&g_lock);
+    g_nkept = 0;
+    for (i = 0; i < EMU_RULE_COUNT; i++)
+        atomic_store(&g_count[i], 0);
+    pthread_mutex_unlock(&g_lock);
+}
+
+void emu_callctx_push(struct emu_callctx *c, const char *module, const char *callback, void *party)
+{
+    c->module = module;
+    c->callback = callback;
+    c->party = party;
+    c->cookie = 0;
+    c->outer = tls_ctx;
+    tls_ctx = c;
+}
+
+void emu_callctx_pop(struct emu_callctx *c)
+{
+    if (tls_ctx != c) {
+        fprintf(stderr, "ndisemu: internal error: callback context popped out of order (%s)\n",
+                c->callback ? c->callback : "?");
+        abort();
+    }
+    tls_ctx = c->outer;
+}
+
+const struct emu_callctx *emu_callctx_current(void)
+{
+    return tls_ctx;
+}
+
+/* Watchdog. The watched list and the handler are guarded by g_wlock; the
+   handler runs on the watchdog thread without it. */
+static pthread_mutex_t g_wlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_wcv;
+static pthread_once_t g_wcv_once = PTHREAD_ONCE_INIT;
+static struct emu_watch g_watched = {.next = &g_watched, .prev = &g_watched};
+static unsigned g_limit_ms = 10000;
+static bool g_running, g_stop;
+static pthread_t g_thread;
+static void (*g_handler)(void *);
+static void *g_handler_ctx;
+
+static void wcv_init(void)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&g_wcv, &a);
+    pthread_condattr_destroy(&a);
+}
+
+void emu_watch_begin(struct emu_watch *w, const char *operation, const char *module,
+                     const char *callback)
+{
+    w->operation = operation;
+    w->module = module;
+    w->callback = callback;
+    w->start_ns = emu_now_ns();
+    w->reported = false;
+    pthread_mutex_lock(&g_wlock);
+    w->next = &g_watched;
+    w->prev = g_watched.prev;
+    g_watched.prev->next = w;
+    g_watched.prev = w;
+    pthread_mutex_unlock(&g_wlock);
+}
+
+void emu_watch_note(struct emu_watch *w, const char *callback)
+{
+    pthread_mutex_lock(&g_wlock);
+    w->callback = callback;
+    pthread_mutex_unlock(&g_wlock);
+}
+
+void emu_watch_end(struct emu_watch *w)
+{
+    pthread_mutex_lock(&g_wlock);
+    w->prev->next = w->next;
+    w->next->prev = w->prev;
+    w->next = w->prev = w;
+    pthread_mutex_unlock(&g_wlock);
+}
+
+static void default_handler(void *ctx)
+{
+    (void)ctx;
+    emu_violations_print(stderr, false);
+    fprintf(stderr, "ndisemu: deadlock: exiting with status %d\n", EMU_EXIT_DEADLOCK);
+    _exit(EMU_EXIT_DEADLOCK);
+}
+
+void emu_set_deadlock_handler(void (*handler)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&g_wlock);
+    g_handler = handler;
+    g_handler_ctx = ctx;
+    pthread_mutex_unlock(&g_wlock);
+}
+
+static void *watchdog(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&g_wlock);
+    while (!g_stop) {
+        struct timespec ts;
+        uint64_t now = emu_now_ns(), wake = now + 100000000ull;
+        struct emu_watch *w;
+        unsigned found = 0;
+        for (w = g_watched.next; w != &g_watched; w = w->next) {
+            uint64_t ms = (now - w->start_ns) / 1000000u;
+            if (w->reported || ms <= g_limit_ms)
+                continue;
+            w->reported = true;
+            found++;
+            /* emu_violation takes only the findings lock, never g_wlock. */
+            emu_violation(EMU_RULE_DEADLOCK, w->module, w->callback,
+                          "%s blocked for %llu ms (limit %u ms) in %s", w->operation,
+                          (unsigned long long)ms, g_limit_ms, w->callback ? w->callback : "-");
+        }
+        if (found) {
+            void (*h)(void *) = g_handler ? g_handler : default_handler;
+            void *hctx = g_handler_ctx;
+            pthread_mutex_unlock(&g_wlock);
+            h(hctx);
+            pthread_mutex_lock(&g_wlock);
+            continue;
+        }
+        ts.tv_sec = (time_t)(wake / 1000000000u);
+        ts.tv_nsec = (long)(wake % 1000000000u);
+        pthread_cond_timedwait(&g_wcv, &g_wlock, &ts);
+    }
+    pthread_mutex_unlock(&g_wlock);
+    return NULL;
+}
+
+void emu_watchdog_start(unsigned limit_ms)
+{
+    pthread_once(&g_wcv_once, wcv_init);
+    pthread_mutex_lock(&g_wlock);
+    g_limit_ms = limit_ms ? limit_ms : 10000;
+    if (!g_running) {
+        g_stop = false;
+        if (pthread_create(&g_thread, NULL, watchdog, NULL) == 0)
+            g_running = true;
+    }
+    pthread_mutex_unlock(&g_wlock);
+}
+
+void emu_watchdog_stop(void)
+{
+    bool join;
+    pthread_once(&g_wcv_once, wcv_init);
+    pthread_mutex_lock(&g_wlock);
+    join = g_running;
+    g_stop = true;
+    pthread_cond_broadcast(&g_wcv);
+    pthread_mutex_unlock(&g_wlock);
+    if (join)
+        pthread_join(g_thread, NULL);
+    pthread_mutex_lock(&g_wlock);
+    g_running = false;
+    pthread_mutex_unlock(&g_wlock);
+}

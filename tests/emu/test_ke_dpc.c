@@ -1,0 +1,152 @@
+/*
+ * DPCs: targeted DPCs wait for the CPU they target; KeInsertQueueDpc and
+ * KeRemoveQueuedDpc bookkeeping; and KeFlushQueuedDpcs with both halves of
+ * its documented guarantee:
+ *  1. a DPC queued before the flush has run when the flush returns;
+ *  2. a passive thread that raised to DISPATCH_LEVEL on a CPU does not
+ *     delay the flush when nothing is queued there (the flush is no grace
+ *     period), while a DPC targeted at that CPU does wait for it.
+ */
+#include "ktest.h"
+
+#define NCPU 2
+
+static atomic_int g_ran;
+static atomic_int g_ran_on = -1;
+static atomic_int g_hold_cpu = -1;
+static atomic_bool g_release;
+static atomic_bool g_flush_done;
+
+static VOID count_dpc(PKDPC Dpc, PVOID Context, PVOID a1, PVOID a2)
+{
+    (void)Dpc, (void)a2;
+    CHECK(KeGetCurrentIrql() == DISPATCH_LEVEL);
+    CHECK(KeIsExecutingDpc());
+    CHECK(Context == (PVOID)0x1234 && a1 == (PVOID)0x55);
+    atomic_store(&g_ran_on, (int)KeGetCurrentProcessorNumberEx(NULL));
+    atomic_fetch_add(&g_ran, 1);
+}
+
+/* A passive thread that raises to DISPATCH_LEVEL and stays until released. */
+static void *holder(void *arg)
+{
+    KIRQL old;
+    (void)arg;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    atomic_store(&g_hold_cpu, (int)KeGetCurrentProcessorNumberEx(NULL));
+    while (!atomic_load(&g_release))
+        kt_sleep_ms(1);
+    atomic_store(&g_hold_cpu, -1);
+    KeLowerIrql(old);
+    return NULL;
+}
+
+static void *flusher(void *arg)
+{
+    (void)arg;
+    KeFlushQueuedDpcs();
+    atomic_store(&g_flush_done, true);
+    return NULL;
+}
+
+static int start_holder(pthread_t *t)
+{
+    atomic_store(&g_release, false);
+    CHECK(pthread_create(t, NULL, holder, NULL) == 0);
+    CHECK(WAIT_UNTIL(atomic_load(&g_hold_cpu) >= 0, 5000));
+    return atomic_load(&g_hold_cpu);
+}
+
+int main(int argc, char **argv)
+{
+    KDPC dpc;
+    PROCESSOR_NUMBER pn = {0};
+    pthread_t h, f;
+    int cpu;
+    uint64_t t0;
+    (void)argc, (void)argv;
+
+    emu_kernel_init(NCPU);
+
+    /* Plain targeted DPC; a second insert while queued answers FALSE. */
+    KeInitializeDpc(&dpc, count_dpc, (PVOID)0x1234);
+    pn.Number = 1;
+    CHECK(KeSetTargetProcessorDpcEx(&dpc, &pn) == STATUS_SUCCESS);
+    pn.Number = NCPU;
+    CHECK(KeSetTargetProcessorDpcEx(&dpc, &pn) == STATUS_INVALID_PARAMETER);
+    CHECK(KeInsertQueueDpc(&dpc, (PVOID)0x55, NULL));
+    CHECK(WAIT_UNTIL(atomic_load(&g_ran) == 1, 5000));
+    CHECK(atomic_load(&g_ran_on) == 1);
+
+    /* A DPC targeted at a CPU held at DISPATCH by a passive thread waits. */
+    cpu = start_holder(&h);
+    pn.Number = (UCHAR)cpu;
+    KeSetTargetProcessorDpcEx(&dpc, &pn);
+    atomic_store(&g_ran, 0);
+    CHECK(KeInsertQueueDpc(&dpc, (PVOID)0x55, NULL));
+    CHECK(!KeInsertQueueDpc(&dpc, (PVOID)0x55, NULL)); /* already queued */
+    kt_sleep_ms(150);
+    CHECK(atomic_load(&g_ran) == 0);
+
+    /* Half 1: the flush does not return before that queued DPC has run. */
+    atomic_store(&g_flush_done, false);
+    CHECK(pthread_create(&f, NULL, flusher, NULL) == 0);
+    kt_sleep_ms(150);
+    CHECK(!atomic_load(&g_flush_done));
+    CHECK(atomic_load(&g_ran) == 0);
+    atomic_store(&g_release, true);
+    pthread_join(h, NULL);
+    pthread_join(f, NULL);
+    CHECK(atomic_load(&g_flush_done));
+    CHECK(atomic_load(&g_ran) == 1 && atomic_load(&g_ran_on) == cpu);
+
+    /* Half 2: nothing queued: a CPU held at DISPATCH does not delay it... */
+    cpu = start_holder(&h);
+    t0 = emu_now_ns();
+    KeFlushQueuedDpcs();
+    CHECK(emu_now_ns() - t0 < 1000000000ull);
+    CHECK(atomic_load(&g_hold_cpu) == cpu); /* the holder is still at DISPATCH */
+    /* ...whereas a DPC targeted at that CPU (the grace-period DPC) does wait. */
+    pn.Number = (UCHAR)cpu;
+    KeSetTargetProcessorDpcEx(&dpc, &pn);
+    atomic_store(&g_ran, 0);
+    CHECK(KeInsertQueueDpc(&dpc, (PVOID)0x55, NULL));
+    kt_sleep_ms(100);
+    CHECK(atomic_load(&g_ran) == 0);
+    /* KeRemoveQueuedDpc takes it back before it runs. */
+    CHECK(KeRemoveQueuedDpc(&dpc));
+    CHECK(!KeRemoveQueuedDpc(&dpc));
+    atomic_store(&g_release, true);
+    pthread_join(h, NULL);
+    KeFlushQueuedDpcs();
+    CHECK(atomic_load(&g_ran) == 0);
+
+    /* Untargeted: goes to the inserting CPU. */
+    {
+        KDPC d2;
+        KIRQL old;
+        int here;
+        KeInitializeDpc(&d2, count_dpc, (PVOID)0x1234);
+        KeRaiseIrql(DISPATCH_LEVEL, &old);
+        here = (int)KeGetCurrentProcessorNumberEx(NULL);
+        CHECK(KeInsertQueueDpc(&d2, (PVOID)0x55, NULL));
+        kt_sleep_ms(50);
+        CHECK(atomic_load(&g_ran) == 0); /* we hold that CPU */
+        KeLowerIrql(old);
+        KeFlushQueuedDpcs();
+        CHECK(atomic_load(&g_ran) == 1 && atomic_load(&g_ran_on) == here);
+    }
+
+    /* KeFlushQueuedDpcs is PASSIVE_LEVEL only. */
+    CHECK(emu_violation_count() == 0);
+    {
+        KIRQL old;
+        KeRaiseIrql(APC_LEVEL, &old);
+        KeFlushQueuedDpcs();
+        KeLowerIrql(old);
+    }
+    kt_expect_only(EMU_RULE_IRQL, 1);
+    emu_kernel_shutdown();
+    printf("ok\n");
+    return 0;
+}
