@@ -144,7 +144,6 @@ FORCEINLINE SHORT InterlockedCompareExchange16(SHORT volatile *Destination, SHOR
         __atomic_store_n(Destination, Value, __ATOMIC_RELAXED);                                    \
     }
 HL_RW_ACCESSORS(, LONG)
-HL_RW_ACCESSORS(64, LONG64)
 HL_RW_ACCESSORS(Pointer, PVOID)
 HL_RW_ACCESSORS(ULong, ULONG)
 HL_RW_ACCESSORS(ULong64, ULONG64)
@@ -165,9 +164,18 @@ FORCEINLINE void WriteRaw(LONG volatile *Destination, LONG Value)
 {
     __atomic_store_n(Destination, Value, __ATOMIC_RELAXED);
 }
+/* The LONG64 forms put the width last in the WDK: ReadAcquire64, not Read64Acquire. */
+FORCEINLINE LONG64 ReadAcquire64(LONG64 const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_ACQUIRE);
+}
 FORCEINLINE LONG64 ReadNoFence64(LONG64 const volatile *Source)
 {
     return __atomic_load_n(Source, __ATOMIC_RELAXED);
+}
+FORCEINLINE void WriteRelease64(LONG64 volatile *Destination, LONG64 Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELEASE);
 }
 FORCEINLINE void WriteNoFence64(LONG64 volatile *Destination, LONG64 Value)
 {
