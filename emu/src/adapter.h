@@ -101,6 +101,17 @@ void emu_protocol_return(struct emu_adapter *ad, PNET_BUFFER_LIST nbls, ULONG fl
 /* An OID from the protocol, down through the filters to the miniport. */
 NDIS_STATUS emu_protocol_oid_request(struct emu_adapter *ad, PNDIS_OID_REQUEST req);
 
+/* One line describing the stack, bottom to top: each slot's
+   monitoring/modifying and mandatory/optional role and module state. */
+size_t emu_adapter_describe(struct emu_adapter *ad, char *buf, size_t len);
+
+/*
+ * nbl-leak findings for every attached module still owning NBLs: called at
+ * shutdown and from the deadlock handler (a miniport pause that hangs on NBLs
+ * a filter lost is reported as the leak it is, not only as the hang).
+ */
+void emu_ndis_report_leaks(void);
+
 /* Every adapter created so far, for registration/deregistration to walk. */
 unsigned emu_adapter_count(void);
 struct emu_adapter *emu_adapter_get(unsigned index);

@@ -60,6 +60,27 @@ static void test_order(void)
                         "detach:fa ") == 0);
 }
 
+/* Restart runs bottom-up: traffic from a running module to a Paused one is
+   answered by NDIS (returned / completed with NDIS_STATUS_PAUSED). */
+static void test_paused_bounce(void)
+{
+    reset();
+    struct t_host *h = t_host_new("bounce0");
+    emu_adapter_start(h->ad);
+    emu_adapter_pause(h->ad);
+    struct tf_module *tc = ((struct emu_module *)atomic_load(&h->ad->slots[2]))->ctx;
+    long rx_c = tc->rx;
+    fb.k.indicate_in_restart = h;
+    CHECK(emu_adapter_restart(h->ad) == NDIS_STATUS_SUCCESS);
+    fb.k.indicate_in_restart = NULL;
+    CHECK(tc->rx == rx_c);               /* fc was Paused: never called */
+    CHECK(h->returned_to_miniport == 3); /* the receives came straight back */
+    CHECK(h->rx_at_protocol == 0);
+    CHECK(h->completed_to_protocol == 0); /* fb's own sends completed to fb */
+    CHECK(emu_violation_count() == 0);
+    t_host_free(h);
+}
+
 /* A module whose receive handler is NULL is bypassed on receive, not on send. */
 static void test_bypass(void)
 {
@@ -280,7 +301,14 @@ static void test_deregister(bool mandatory)
     struct t_host *h1 = t_host_new("dereg0"), *h2 = t_host_new("dereg1");
     emu_adapter_start(h1->ad);
     emu_adapter_start(h2->ad);
+    char desc[512];
+    emu_adapter_describe(h1->ad, desc, sizeof(desc));
+    CHECK(strstr(desc, mandatory ? "fb#1 (modifying, mandatory, Running)"
+                                 : "fb#1 (modifying, optional, Running)") != NULL);
+    CHECK(strstr(desc, "fa#0 (monitoring, optional, Running)") != NULL);
     NdisFDeregisterFilterDriver(fb.handle);
+    emu_adapter_describe(h1->ad, desc, sizeof(desc));
+    CHECK(strstr(desc, "fb#1 (modifying") != NULL && strstr(desc, "not attached") != NULL);
     CHECK(atomic_load(&h1->ad->slots[1]) == NULL && atomic_load(&h2->ad->slots[1]) == NULL);
     CHECK(emu_adapter_running(h1->ad) == !mandatory);
     CHECK(tf_register(&fb, "fb") == NDIS_STATUS_SUCCESS);
@@ -292,6 +320,40 @@ static void test_deregister(bool mandatory)
     t_host_free(h1);
     t_host_free(h2);
     CHECK(emu_stack_set_spec("fa,fb,fc", err, sizeof(err)));
+}
+
+/* Verifier off: the datapath still routes, and books nothing. */
+static void test_verifier_off(void)
+{
+    reset();
+    struct t_host *h = t_host_new("off0");
+    emu_adapter_start(h->ad);
+    emu_verifier_set_enabled(false);
+    PNET_BUFFER_LIST n = t_chain(h, emu_adapter_miniport_handle(h->ad), 1);
+    PNET_BUFFER_LIST keep = n;
+    emu_miniport_indicate_receive(h->ad, n, 0, 1, 0);
+    CHECK(h->rx_at_protocol == 1 && h->returned_to_miniport == 1);
+    (void)keep;
+    tx(h, 2);
+    CHECK(h->completed_to_protocol == 2);
+    struct emu_module *ma = atomic_load(&h->ad->slots[0]);
+    CHECK(atomic_load(&ma->inflight) == 0 && atomic_load(&ma->begins) == 0);
+    emu_verifier_set_enabled(true);
+    CHECK(emu_violation_count() == 0);
+    t_host_free(h);
+}
+
+/* A DISPATCH_LEVEL flag at PASSIVE_LEVEL is a false promise to the callee. */
+static void test_flag_irql(void)
+{
+    reset();
+    struct t_host *h = t_host_new("irql0");
+    emu_adapter_start(h->ad);
+    PNET_BUFFER_LIST n = t_chain(h, atomic_load(&h->ad->slots[0]), 1);
+    NdisFSendNetBufferLists(atomic_load(&h->ad->slots[0]), n, 0, NDIS_SEND_FLAGS_DISPATCH_LEVEL);
+    CHECK_RULE(EMU_RULE_IRQL, 1);
+    emu_violations_reset();
+    t_host_free(h);
 }
 
 static void test_spec(void)
@@ -313,6 +375,9 @@ int main(void)
     test_spec();
     test_order();
     test_bypass();
+    test_paused_bounce();
+    test_verifier_off();
+    test_flag_irql();
     test_pended();
     test_state_cells();
     test_verifier();

@@ -16,6 +16,9 @@ struct tf_knobs {
     bool hold_receives;  /* keeps received NBLs instead of passing them up */
     bool return_twice;   /* returns each received NBL twice */
     bool complete_pause_twice;
+    /* FilterRestart makes the miniport indicate (as another CPU could), while
+       the modules above are still Paused. */
+    struct t_host *indicate_in_restart;
 };
 
 struct tf_driver {
@@ -100,6 +103,13 @@ static NDIS_STATUS tf_restart(NDIS_HANDLE ctx, PNDIS_FILTER_RESTART_PARAMETERS r
     if (m->d->k.fail_restart)
         return NDIS_STATUS_RESOURCES;
     atomic_store(&m->running, true);
+    struct t_host *h = m->d->k.indicate_in_restart;
+    if (h != NULL) {
+        PNET_BUFFER_LIST n = t_chain(h, emu_adapter_miniport_handle(h->ad), 3);
+        emu_miniport_indicate_receive(h->ad, n, 0, 3, 0);
+        PNET_BUFFER_LIST s = t_chain(h, m->h, 2);
+        NdisFSendNetBufferLists(m->h, s, 0, 0);
+    }
     return m->d->k.pend_restart ? NDIS_STATUS_PENDING : NDIS_STATUS_SUCCESS;
 }
 

@@ -1,0 +1,205 @@
+/*
+ * Shared among ndis_*.c only: filter drivers, filter modules, adapters and
+ * the NBL verifier's hidden header.
+ *
+ * Positions: the stack of an adapter is numbered bottom-up; the miniport is
+ * position -1, slot i (spec order) is position i, the protocol is position
+ * nslots. Datapath routing only walks positions; it never takes a lock. A
+ * module pointer or a module's handlers change only while the whole stack is
+ * Paused, i.e. when the miniport and the protocol have every NBL back and
+ * originate nothing, so no datapath walk can be running concurrently (a
+ * filter that still originates then is what the verifier reports).
+ */
+#ifndef NDISEMU_NDIS_INTERNAL_H
+#define NDISEMU_NDIS_INTERNAL_H
+
+#include <ndis.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "adapter.h"
+#include "verifier.h"
+
+#define EMU_NDIS_MAX_SLOTS 16
+#define EMU_NDIS_MAX_ADAPTERS 64
+
+enum emu_party_kind { EMU_PARTY_MINIPORT, EMU_PARTY_PROTOCOL, EMU_PARTY_MODULE };
+
+/* Anything that can own an NBL. Its address is the NDIS handle of that party. */
+struct emu_party {
+    uint32_t magic;
+    enum emu_party_kind kind;
+    struct emu_adapter *ad;
+    int pos;
+    const char *name;
+};
+#define EMU_PARTY_MAGIC 0x4e504152u /* 'NPAR' */
+
+enum emu_module_state {
+    EMU_MS_DETACHED,
+    EMU_MS_ATTACHING,
+    EMU_MS_PAUSED,
+    EMU_MS_RESTARTING,
+    EMU_MS_RUNNING,
+    EMU_MS_PAUSING,
+};
+const char *emu_module_state_name(int state);
+
+struct emu_filter_driver {
+    uint32_t magic;
+    char name[64];
+    PDRIVER_OBJECT object;
+    NDIS_HANDLE context;
+    NDIS_FILTER_DRIVER_CHARACTERISTICS chars;
+    struct emu_filter_driver *next;
+};
+
+#define EMU_FDRV_MAGIC 0x4e464452u /* 'NFDR' */
+
+struct emu_module {
+    struct emu_party party; /* first: the NdisFilterHandle is the module */
+    char name[160];
+    struct emu_filter_driver *drv;
+    unsigned slot;
+    NDIS_HANDLE ctx; /* FilterModuleContext from NdisFSetAttributes */
+    bool attributes_set;
+    _Atomic int state;
+    _Atomic bool in_set_options;
+    _Atomic bool pause_pending;
+    _Atomic bool restart_pending;
+    NDIS_STATUS restart_status;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+
+    /* Datapath handlers as NdisSetOptionalHandlers left them (NULL: bypassed). */
+    _Atomic(FILTER_SEND_NET_BUFFER_LISTS_HANDLER) send;
+    _Atomic(FILTER_SEND_NET_BUFFER_LISTS_COMPLETE_HANDLER) send_complete;
+    _Atomic(FILTER_CANCEL_SEND_HANDLER) cancel_send;
+    _Atomic(FILTER_RECEIVE_NET_BUFFER_LISTS_HANDLER) receive;
+    _Atomic(FILTER_RETURN_NET_BUFFER_LISTS_HANDLER) ret;
+
+    /* Verifier bookkeeping (untouched when the verifier is off). */
+    _Atomic long held;           /* NBLs whose owner is this module */
+    _Atomic long originated_out; /* NBLs it originated, not back yet */
+    _Atomic long inflight;       /* datapath callbacks running in it */
+    _Atomic long begins;         /* callbacks ever entered: detects overlap with a check */
+    _Atomic bool check_pending;  /* pause completed while callbacks were in flight */
+    /*
+     * Gates for the call-while-paused rule (see emu_verify_originate).
+     * orig_open: the module may send / indicate NBLs of its own; opened when
+     *   FilterRestart is called, closed just before FilterPause is called:
+     *   from Pausing on, a filter must originate nothing.
+     * dp_open: the module may pass on NBLs it received; closed only when
+     *   FilterPause returns, because a call that arrived before the driver's
+     *   FilterPause ran cannot know about the pause (no false alarm).
+     */
+    _Atomic bool orig_open;
+    _Atomic bool dp_open;
+    struct emu_module *zombie_next;
+};
+
+struct emu_slot_spec {
+    char driver[64];
+    bool modifying;
+    bool mandatory;
+};
+
+struct emu_adapter {
+    struct emu_adapter_info info;
+    const struct emu_edge_ops *ops;
+    void *mp, *pr;
+    struct emu_party mp_party, pr_party;
+    char mp_name[80], pr_name[80];
+    NDIS_STRING name_u, alias_u;
+    WCHAR name_w[64], alias_w[64];
+
+    pthread_mutex_t ctl; /* serializes control operations on this adapter */
+    bool started;
+    bool layers_running; /* miniport + protocol restarted */
+    unsigned nslots;
+    struct emu_slot_spec spec[EMU_NDIS_MAX_SLOTS];
+    _Atomic(struct emu_module *) slots[EMU_NDIS_MAX_SLOTS];
+    _Atomic int restart_requests;
+};
+
+/* ndis_filter.c: the registry of filter drivers. */
+struct emu_filter_driver *emu_ndis_find_driver(const char *name);
+void emu_ndis_driver_lock(void);
+void emu_ndis_driver_unlock(void);
+
+/* ndis_stack.c: control operations, called with ad->ctl held. */
+NDIS_STATUS emu_stack_pause_locked(struct emu_adapter *ad, ULONG reason);
+NDIS_STATUS emu_stack_restart_locked(struct emu_adapter *ad);
+NDIS_STATUS emu_stack_attach_locked(struct emu_adapter *ad, unsigned slot);
+void emu_stack_detach_locked(struct emu_adapter *ad, unsigned slot);
+void emu_stack_parse_into(struct emu_adapter *ad);
+
+
+/* ndis_datapath.c */
+struct emu_module *emu_module_from_handle(NDIS_HANDLE h, const char *api);
+struct emu_party *emu_party_from_handle(NDIS_HANDLE h);
+
+/* The hidden header ndisemu puts in front of every NBL it allocates. */
+struct emu_nbl_hdr {
+    uint32_t magic;
+    uint32_t flags;
+    struct emu_nbl_pool *pool;
+    _Atomic(struct emu_party *) owner; /* NULL: not yet handed to NDIS */
+    struct emu_party *source;
+    void *pad;
+};
+#define EMU_NBL_MAGIC 0x4e424c48u /* 'NBLH' */
+#define EMU_NBL_NB_INLINE 0x1u
+#define EMU_NBL_DATA_INLINE 0x2u
+static inline struct emu_nbl_hdr *emu_nbl_hdr(PNET_BUFFER_LIST nbl)
+{
+    return (struct emu_nbl_hdr *)((char *)nbl - sizeof(struct emu_nbl_hdr));
+}
+
+/* ndis_verify.c: the NBL-ownership verifier. */
+void emu_nbl_verify_alloc(PNET_BUFFER_LIST nbl, struct emu_party *allocator);
+void emu_nbl_verify_free(PNET_BUFFER_LIST nbl);
+/*
+ * Moves one NBL from `from` (the caller of `api`) to `to`. False, after a
+ * finding, when `from` does not own it; the NBL must then not be passed on.
+ */
+bool emu_nbl_try_transfer(PNET_BUFFER_LIST nbl, struct emu_party *from, struct emu_party *to,
+                          const char *api, bool returning);
+/* Ownership goes back to `to` unconditionally (end of a RESOURCES indication). */
+void emu_nbl_force_owner(PNET_BUFFER_LIST nbl, struct emu_party *to);
+#define EMU_NBL_IN_RESOURCES 0x4u
+struct emu_party *emu_nbl_owner(PNET_BUFFER_LIST nbl);
+/* Module entered/left a datapath callback. */
+void emu_verify_callback_enter(struct emu_module *m);
+void emu_verify_callback_exit(struct emu_module *m);
+/* Pause completed: checks now or when the last in-flight callback leaves. */
+void emu_verify_pause_complete(struct emu_module *m);
+/* Detach / deregistration / shutdown: NBLs still owned are leaks. */
+void emu_verify_detach(struct emu_module *m);
+/* Origination by m of a send or an indication: call-while-paused. */
+void emu_verify_originate(struct emu_module *m, const char *api, PNET_BUFFER_LIST nbls);
+#define EMU_COOKIE_DP_OPEN 0x1u
+#define EMU_COOKIE_ORIG_OPEN 0x2u
+
+static inline bool emu_ndis_verifying(void)
+{
+    return emu_verifier_enabled();
+}
+
+/* The driver name an NDIS handle (driver or module handle) stands for, or NULL. */
+const char *emu_ndis_handle_driver_name(NDIS_HANDLE h);
+
+/*
+ * Test hook: a DRIVER_OBJECT made by a test binary (not by the loader). A
+ * filter driver registered with it is named by its characteristics'
+ * ServiceName.
+ */
+void emu_test_register_inline_driver(PDRIVER_OBJECT obj);
+
+/* Utilities. */
+void emu_ascii_to_ndis_string(const char *s, WCHAR *buf, size_t cap, NDIS_STRING *out);
+void emu_ndis_string_to_ascii(PCUNICODE_STRING s, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,417 @@
+/*
+ * NET_BUFFER_LIST / NET_BUFFER / MDL allocation and the buffer helpers
+ * (NdisGetDataBuffer, advance/retreat).
+ *
+ * Every NBL carries a hidden struct emu_nbl_hdr just in front of it, in the
+ * same allocation, so the verifier finds an NBL's owner with pointer
+ * arithmetic instead of a shared map that every CPU would contend on.
+ */
+#include "ndis_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel.h"
+
+#define EMU_POOL_MAGIC 0x4e504f4cu /* 'NPOL' */
+#define EMU_POOL_ZOMBIE 0x5a4f4d42u
+#define EMU_MDL_RETREAT 0x4000 /* MdlFlags bit: allocated by NdisRetreatNetBufferDataStart */
+
+struct emu_nbl_pool {
+    uint32_t magic;
+    bool is_nb_pool;
+    NET_BUFFER_LIST_POOL_PARAMETERS p;
+    struct emu_party *party;
+    _Atomic long outstanding;
+};
+
+struct emu_retreat_mdl {
+    MDL mdl;
+    PMDL saved_chain;
+    UCHAR data[];
+};
+
+static struct emu_party *party_for_pool_handle(NDIS_HANDLE h)
+{
+    struct emu_party *p = emu_party_from_handle(h);
+    return p;
+}
+
+NDIS_HANDLE NdisAllocateNetBufferListPool(NDIS_HANDLE NdisHandle,
+                                          PNET_BUFFER_LIST_POOL_PARAMETERS Parameters)
+{
+    emu_irql_require_max("NdisAllocateNetBufferListPool", DISPATCH_LEVEL);
+    if (Parameters == NULL || Parameters->Header.Type != NDIS_OBJECT_TYPE_DEFAULT ||
+        Parameters->Header.Size < NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1)
+        return NULL;
+    struct emu_nbl_pool *pool = calloc(1, sizeof(*pool));
+    if (pool == NULL)
+        return NULL;
+    pool->magic = EMU_POOL_MAGIC;
+    memcpy(&pool->p, Parameters, NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1);
+    pool->party = party_for_pool_handle(NdisHandle);
+    return pool;
+}
+
+NDIS_HANDLE NdisAllocateNetBufferPool(NDIS_HANDLE NdisHandle,
+                                      PNET_BUFFER_POOL_PARAMETERS Parameters)
+{
+    emu_irql_require_max("NdisAllocateNetBufferPool", DISPATCH_LEVEL);
+    if (Parameters == NULL || Parameters->Header.Type != NDIS_OBJECT_TYPE_DEFAULT)
+        return NULL;
+    struct emu_nbl_pool *pool = calloc(1, sizeof(*pool));
+    if (pool == NULL)
+        return NULL;
+    pool->magic = EMU_POOL_MAGIC;
+    pool->is_nb_pool = true;
+    pool->p.PoolTag = Parameters->PoolTag;
+    pool->p.DataSize = Parameters->DataSize;
+    pool->party = party_for_pool_handle(NdisHandle);
+    return pool;
+}
+
+static void free_pool(NDIS_HANDLE PoolHandle, const char *api)
+{
+    struct emu_nbl_pool *pool = PoolHandle;
+    if (pool == NULL || pool->magic != EMU_POOL_MAGIC)
+        return;
+    long n = atomic_load(&pool->outstanding);
+    if (n != 0) {
+        emu_violation(EMU_RULE_NBL_LEAK, NULL, api, "%s with %ld buffers still allocated from it",
+                      api, n);
+        /* Kept as a zombie so the late frees of those buffers stay harmless. */
+        pool->magic = EMU_POOL_ZOMBIE;
+        return;
+    }
+    pool->magic = 0;
+    free(pool);
+}
+
+static void pool_put(struct emu_nbl_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    if (pool->magic == EMU_POOL_MAGIC)
+        atomic_fetch_sub(&pool->outstanding, 1);
+    else if (pool->magic == EMU_POOL_ZOMBIE && atomic_fetch_sub(&pool->outstanding, 1) == 1)
+        free(pool);
+}
+
+VOID NdisFreeNetBufferListPool(NDIS_HANDLE PoolHandle)
+{
+    free_pool(PoolHandle, "NdisFreeNetBufferListPool");
+}
+
+VOID NdisFreeNetBufferPool(NDIS_HANDLE PoolHandle)
+{
+    free_pool(PoolHandle, "NdisFreeNetBufferPool");
+}
+
+static void nb_locate(PNET_BUFFER nb)
+{
+    PMDL m = nb->MdlChain;
+    ULONG off = nb->DataOffset;
+    while (m != NULL && off >= m->ByteCount && m->Next != NULL) {
+        off -= m->ByteCount;
+        m = m->Next;
+    }
+    nb->CurrentMdl = m;
+    nb->CurrentMdlOffset = off;
+}
+
+static void nb_init(PNET_BUFFER nb, NDIS_HANDLE pool, PMDL chain, ULONG off, SIZE_T len)
+{
+    nb->NdisPoolHandle = pool;
+    nb->MdlChain = chain;
+    nb->DataOffset = off;
+    nb->DataLength = (ULONG)len;
+    nb_locate(nb);
+}
+
+static PNET_BUFFER_LIST alloc_nbl(struct emu_nbl_pool *pool, USHORT ctx_size, USHORT backfill,
+                                  bool with_nb, PMDL chain, ULONG off, SIZE_T len)
+{
+    size_t data = 0;
+    if (with_nb && chain == NULL && pool->p.DataSize != 0)
+        data = pool->p.DataSize;
+    size_t base = sizeof(struct emu_nbl_hdr) + sizeof(NET_BUFFER_LIST);
+    size_t nb_at = base, mdl_at = nb_at + (with_nb ? sizeof(NET_BUFFER) : 0);
+    size_t data_at = mdl_at + (data ? sizeof(MDL) : 0);
+    char *blk = calloc(1, data_at + data);
+    if (blk == NULL)
+        return NULL;
+    struct emu_nbl_hdr *h = (struct emu_nbl_hdr *)blk;
+    PNET_BUFFER_LIST nbl = (PNET_BUFFER_LIST)(blk + sizeof(*h));
+    h->magic = EMU_NBL_MAGIC;
+    h->pool = pool;
+    nbl->NdisPoolHandle = pool;
+    if (ctx_size != 0 || pool->p.ContextSize != 0) {
+        USHORT sz = ctx_size + backfill;
+        if (pool->p.ContextSize > sz)
+            sz = pool->p.ContextSize;
+        PNET_BUFFER_LIST_CONTEXT c = calloc(1, sizeof(*c) + sz);
+        if (c == NULL) {
+            free(blk);
+            return NULL;
+        }
+        c->Size = sz;
+        c->Offset = sz - ctx_size;
+        nbl->Context = c;
+    }
+    if (with_nb) {
+        PNET_BUFFER nb = (PNET_BUFFER)(blk + nb_at);
+        h->flags |= EMU_NBL_NB_INLINE;
+        if (data) {
+            PMDL m = (PMDL)(blk + mdl_at);
+            char *va = blk + data_at;
+            m->Size = sizeof(MDL);
+            m->MdlFlags = MDL_SOURCE_IS_NONPAGED_POOL | MDL_ALLOCATED_FIXED_SIZE;
+            m->MappedSystemVa = va;
+            m->StartVa = PAGE_ALIGN(va);
+            m->ByteOffset = BYTE_OFFSET(va);
+            m->ByteCount = (ULONG)data;
+            chain = m;
+            h->flags |= EMU_NBL_DATA_INLINE;
+        }
+        nb_init(nb, pool, chain, off, len);
+        nbl->FirstNetBuffer = nb;
+    }
+    atomic_fetch_add(&pool->outstanding, 1);
+    if (emu_ndis_verifying())
+        emu_nbl_verify_alloc(nbl, pool->party);
+    return nbl;
+}
+
+PNET_BUFFER_LIST NdisAllocateNetBufferAndNetBufferList(NDIS_HANDLE PoolHandle, USHORT ContextSize,
+                                                       USHORT ContextBackFill, PMDL MdlChain,
+                                                       ULONG DataOffset, SIZE_T DataLength)
+{
+    struct emu_nbl_pool *pool = PoolHandle;
+    emu_irql_require_max("NdisAllocateNetBufferAndNetBufferList", DISPATCH_LEVEL);
+    if (pool == NULL || pool->magic != EMU_POOL_MAGIC || !pool->p.fAllocateNetBuffer)
+        return NULL;
+    return alloc_nbl(pool, ContextSize, ContextBackFill, true, MdlChain, DataOffset, DataLength);
+}
+
+PNET_BUFFER_LIST NdisAllocateNetBufferList(NDIS_HANDLE PoolHandle, USHORT ContextSize,
+                                           USHORT ContextBackFill)
+{
+    struct emu_nbl_pool *pool = PoolHandle;
+    emu_irql_require_max("NdisAllocateNetBufferList", DISPATCH_LEVEL);
+    if (pool == NULL || pool->magic != EMU_POOL_MAGIC)
+        return NULL;
+    return alloc_nbl(pool, ContextSize, ContextBackFill, false, NULL, 0, 0);
+}
+
+PNET_BUFFER NdisAllocateNetBuffer(NDIS_HANDLE PoolHandle, PMDL MdlChain, ULONG DataOffset,
+                                  SIZE_T DataLength)
+{
+    struct emu_nbl_pool *pool = PoolHandle;
+    emu_irql_require_max("NdisAllocateNetBuffer", DISPATCH_LEVEL);
+    if (pool == NULL || pool->magic != EMU_POOL_MAGIC)
+        return NULL;
+    PNET_BUFFER nb = calloc(1, sizeof(*nb));
+    if (nb == NULL)
+        return NULL;
+    nb_init(nb, pool, MdlChain, DataOffset, DataLength);
+    atomic_fetch_add(&pool->outstanding, 1);
+    return nb;
+}
+
+VOID NdisFreeNetBuffer(PNET_BUFFER NetBuffer)
+{
+    if (NetBuffer == NULL)
+        return;
+    pool_put(NetBuffer->NdisPoolHandle);
+    free(NetBuffer);
+}
+
+VOID NdisFreeNetBufferList(PNET_BUFFER_LIST NetBufferList)
+{
+    if (NetBufferList == NULL)
+        return;
+    struct emu_nbl_hdr *h = emu_nbl_hdr(NetBufferList);
+    if (h->magic != EMU_NBL_MAGIC) {
+        emu_violation(EMU_RULE_STATE, NULL, "NdisFreeNetBufferList",
+                      "NBL %p was not allocated by NDIS (or was freed twice)",
+                      (void *)NetBufferList);
+        return;
+    }
+    if (emu_ndis_verifying())
+        emu_nbl_verify_free(NetBufferList);
+    PNET_BUFFER_LIST_CONTEXT c = NetBufferList->Context;
+    while (c != NULL) {
+        PNET_BUFFER_LIST_CONTEXT next = c->Next;
+        free(c);
+        c = next;
+    }
+    pool_put(h->pool);
+    h->magic = 0;
+    free(h);
+}
+
+NDIS_STATUS NdisAllocateNetBufferListContext(PNET_BUFFER_LIST NetBufferList, USHORT ContextSize,
+                                             USHORT ContextBackFill, ULONG PoolTag)
+{
+    (void)PoolTag;
+    PNET_BUFFER_LIST_CONTEXT c = NetBufferList->Context;
+    if (c != NULL && c->Offset >= ContextSize) {
+        c->Offset -= ContextSize;
+        return NDIS_STATUS_SUCCESS;
+    }
+    USHORT sz = ContextSize + ContextBackFill;
+    PNET_BUFFER_LIST_CONTEXT n = calloc(1, sizeof(*n) + sz);
+    if (n == NULL)
+        return NDIS_STATUS_RESOURCES;
+    n->Size = sz;
+    n->Offset = ContextBackFill;
+    n->Next = c;
+    NetBufferList->Context = n;
+    return NDIS_STATUS_SUCCESS;
+}
+
+VOID NdisFreeNetBufferListContext(PNET_BUFFER_LIST NetBufferList, USHORT ContextSize)
+{
+    PNET_BUFFER_LIST_CONTEXT c = NetBufferList->Context;
+    if (c == NULL)
+        return;
+    c->Offset += ContextSize;
+    if (c->Offset >= c->Size && c->Next != NULL) {
+        NetBufferList->Context = c->Next;
+        free(c);
+    }
+}
+
+PMDL NdisAllocateMdl(NDIS_HANDLE NdisHandle, PVOID VirtualAddress, UINT Length)
+{
+    (void)NdisHandle;
+    emu_irql_require_max("NdisAllocateMdl", DISPATCH_LEVEL);
+    PMDL m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return NULL;
+    m->Size = sizeof(MDL);
+    m->MdlFlags = MDL_SOURCE_IS_NONPAGED_POOL;
+    m->MappedSystemVa = VirtualAddress;
+    m->StartVa = PAGE_ALIGN(VirtualAddress);
+    m->ByteOffset = BYTE_OFFSET(VirtualAddress);
+    m->ByteCount = Length;
+    return m;
+}
+
+VOID NdisFreeMdl(PMDL Mdl)
+{
+    free(Mdl);
+}
+
+PVOID NdisGetDataBuffer(PNET_BUFFER NetBuffer, ULONG BytesNeeded, PVOID Storage, UINT AlignMultiple,
+                        UINT AlignOffset)
+{
+    if (BytesNeeded == 0 || BytesNeeded > NetBuffer->DataLength)
+        return NULL;
+    PMDL m = NetBuffer->CurrentMdl;
+    ULONG off = NetBuffer->CurrentMdlOffset;
+    while (m != NULL && off >= m->ByteCount) {
+        off -= m->ByteCount;
+        m = m->Next;
+    }
+    if (m == NULL)
+        return NULL;
+    UCHAR *va = (UCHAR *)m->MappedSystemVa + off;
+    UINT align = AlignMultiple ? AlignMultiple : 1;
+    if (m->ByteCount - off >= BytesNeeded && ((ULONG_PTR)va % align) == AlignOffset % align)
+        return va;
+    if (Storage == NULL)
+        return NULL;
+    UCHAR *dst = Storage;
+    ULONG left = BytesNeeded;
+    while (left != 0 && m != NULL) {
+        ULONG n = m->ByteCount - off;
+        if (n > left)
+            n = left;
+        memcpy(dst, (UCHAR *)m->MappedSystemVa + off, n);
+        dst += n;
+        left -= n;
+        m = m->Next;
+        off = 0;
+    }
+    return left == 0 ? Storage : NULL;
+}
+
+VOID NdisAdvanceNetBufferDataStart(PNET_BUFFER NetBuffer, ULONG DataOffsetDelta, BOOLEAN FreeMdl,
+                                   NET_BUFFER_FREE_MDL_HANDLER FreeMdlHandler)
+{
+    (void)FreeMdlHandler;
+    NetBuffer->DataOffset += DataOffsetDelta;
+    NetBuffer->DataLength -= DataOffsetDelta;
+    /* A retreat MDL that is now entirely before the data goes away, and with it
+       the chain it replaced comes back, so the allocator frees its own MDLs. */
+    PMDL head = NetBuffer->MdlChain;
+    if (FreeMdl && head != NULL && (head->MdlFlags & EMU_MDL_RETREAT) &&
+        NetBuffer->DataOffset >= head->ByteCount) {
+        struct emu_retreat_mdl *r = (struct emu_retreat_mdl *)head;
+        NetBuffer->DataOffset -= head->ByteCount;
+        NetBuffer->MdlChain = r->saved_chain;
+        NetBuffer->DataOffset += (ULONG)(ULONG_PTR)r->mdl.Process;
+        free(r);
+    }
+    nb_locate(NetBuffer);
+}
+
+NDIS_STATUS NdisRetreatNetBufferDataStart(PNET_BUFFER NetBuffer, ULONG DataOffsetDelta,
+                                          ULONG DataBackFill,
+                                          NET_BUFFER_ALLOCATE_MDL_HANDLER AllocateMdlHandler)
+{
+    (void)AllocateMdlHandler;
+    if (NetBuffer->DataOffset >= DataOffsetDelta) {
+        NetBuffer->DataOffset -= DataOffsetDelta;
+        NetBuffer->DataLength += DataOffsetDelta;
+        nb_locate(NetBuffer);
+        return NDIS_STATUS_SUCCESS;
+    }
+    /* Simplified: the new MDL replaces the whole unused front of the chain, so
+       the data must start at an MDL boundary. */
+    if (NetBuffer->CurrentMdlOffset != 0)
+        return NDIS_STATUS_RESOURCES;
+    ULONG size = DataBackFill + DataOffsetDelta;
+    struct emu_retreat_mdl *r = calloc(1, sizeof(*r) + size);
+    if (r == NULL)
+        return NDIS_STATUS_RESOURCES;
+    r->mdl.Size = sizeof(MDL);
+    r->mdl.MdlFlags = MDL_SOURCE_IS_NONPAGED_POOL | EMU_MDL_RETREAT;
+    r->mdl.MappedSystemVa = r->data;
+    r->mdl.StartVa = PAGE_ALIGN(r->data);
+    r->mdl.ByteOffset = BYTE_OFFSET(r->data);
+    r->mdl.ByteCount = size;
+    r->mdl.Next = NetBuffer->CurrentMdl;
+    r->saved_chain = NetBuffer->MdlChain;
+    /* The old offset of the data in the saved chain, to restore on advance. */
+    r->mdl.Process = (struct _EPROCESS *)(ULONG_PTR)NetBuffer->DataOffset;
+    NetBuffer->MdlChain = &r->mdl;
+    NetBuffer->DataOffset = DataBackFill;
+    NetBuffer->DataLength += DataOffsetDelta;
+    nb_locate(NetBuffer);
+    return NDIS_STATUS_SUCCESS;
+}
+
+VOID NdisAdvanceNetBufferListDataStart(PNET_BUFFER_LIST NetBufferList, ULONG DataOffsetDelta,
+                                       BOOLEAN FreeMdl,
+                                       NET_BUFFER_FREE_MDL_HANDLER FreeMdlMdlHandler)
+{
+    for (PNET_BUFFER nb = NetBufferList->FirstNetBuffer; nb != NULL; nb = nb->Next)
+        NdisAdvanceNetBufferDataStart(nb, DataOffsetDelta, FreeMdl, FreeMdlMdlHandler);
+}
+
+NDIS_STATUS NdisRetreatNetBufferListDataStart(PNET_BUFFER_LIST NetBufferList, ULONG DataOffsetDelta,
+                                              ULONG DataBackFill,
+                                              NET_BUFFER_ALLOCATE_MDL_HANDLER AllocateMdlHandler,
+                                              NET_BUFFER_FREE_MDL_HANDLER FreeMdlHandler)
+{
+    (void)FreeMdlHandler;
+    for (PNET_BUFFER nb = NetBufferList->FirstNetBuffer; nb != NULL; nb = nb->Next) {
+        NDIS_STATUS st =
+            NdisRetreatNetBufferDataStart(nb, DataOffsetDelta, DataBackFill, AllocateMdlHandler);
+        if (st != NDIS_STATUS_SUCCESS)
+            return st;
+    }
+    return NDIS_STATUS_SUCCESS;
+}
