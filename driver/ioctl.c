@@ -1,0 +1,209 @@
+/*
+ * The three IOCTLs (include/hotlwf/ioctl.h has the ABI and the buffer-size
+ * conventions). All are METHOD_BUFFERED: the I/O manager has copied the
+ * input into SystemBuffer and copies Information bytes of it back out, so
+ * every length below is checked against the lengths in the stack location,
+ * never against what the caller's data claims.
+ *
+ * HlGlobal.ConfigMutex serializes them: one SET_CONFIG at a time (a grace
+ * period covers one swap), and GET_CONFIG / GET_STATS read the running
+ * snapshot while no SET_CONFIG can free it.
+ */
+#include "strategy.h"
+
+_IRQL_requires_(PASSIVE_LEVEL) static VOID HlIoctlLock(VOID)
+{
+    KeWaitForSingleObject(&HlGlobal.ConfigMutex, Executive, KernelMode, FALSE, NULL);
+}
+
+_IRQL_requires_(PASSIVE_LEVEL) static VOID HlIoctlUnlock(VOID)
+{
+    KeReleaseMutex(&HlGlobal.ConfigMutex, FALSE);
+}
+
+_IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
+    HlIoctlSetConfig(_Inout_ PIRP Irp, _In_ PIO_STACK_LOCATION IrpSp)
+{
+    ULONG64 Start = HlNowNs(); /* latency is measured from receipt, mutex wait included */
+    PVOID Buffer = Irp->AssociatedIrp.SystemBuffer;
+    ULONG InLength = IrpSp->Parameters.DeviceIoControl.InputBufferLength;
+    ULONG OutLength = IrpSp->Parameters.DeviceIoControl.OutputBufferLength;
+    struct hl_set_config_result Result;
+    struct hl_snapshot *Snapshot = NULL;
+    ULONG64 GraceNs = 0;
+    int Status;
+
+    /* Without room for the answer the caller could not learn the outcome: apply nothing. */
+    if (OutLength < sizeof(Result))
+        return STATUS_BUFFER_TOO_SMALL;
+
+    RtlZeroMemory(&Result, sizeof(Result));
+
+    HlIoctlLock();
+    if (Buffer == NULL || InLength == 0) {
+        Status = HL_E_TRUNCATED;
+        RtlCopyMemory(Result.reason, "empty input buffer", sizeof("empty input buffer"));
+    } else {
+        /*
+         * Compiled straight from SystemBuffer: hl_config_compile reads every
+         * byte once and copies the accepted blob into the snapshot, and
+         * nothing is written to SystemBuffer (which the output shares) until
+         * it has returned.
+         */
+        Status = hl_config_compile(Buffer, InLength, &HlGlobal.Alloc, HlGlobal.CpuCount, &Snapshot,
+                                   Result.reason, sizeof(Result.reason));
+    }
+    if (Status == HL_OK) {
+        HlStrategy->Publish(Snapshot, &GraceNs);
+        HlGlobal.ReconfigCount++;
+        HlGlobal.LastReconfigNs = HlNowNs() - Start;
+        Result.reason[0] = '\0';
+    }
+    Result.status = Status;
+    Result.generation = (uint64_t)HlGlobal.Generation;
+    Result.grace_ns = GraceNs;
+    HlIoctlUnlock();
+
+    RtlCopyMemory(Buffer, &Result, sizeof(Result));
+    Irp->IoStatus.Information = sizeof(Result);
+    return STATUS_SUCCESS;
+}
+
+_IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
+    HlIoctlGetConfig(_Inout_ PIRP Irp, _In_ PIO_STACK_LOCATION IrpSp)
+{
+    PVOID Buffer = Irp->AssociatedIrp.SystemBuffer;
+    ULONG OutLength = IrpSp->Parameters.DeviceIoControl.OutputBufferLength;
+    const void *Blob;
+    size_t BlobLength;
+    NTSTATUS Status;
+
+    if (Buffer == NULL || OutLength < HL_BLOB_HEADER_SIZE)
+        return STATUS_BUFFER_TOO_SMALL;
+
+    HlIoctlLock();
+    Blob = hl_snapshot_blob(HlGlobal.Snapshot, &BlobLength);
+    if (OutLength < BlobLength) {
+        /* The header's total_size tells the caller how much to ask for. */
+        RtlCopyMemory(Buffer, Blob, HL_BLOB_HEADER_SIZE);
+        Irp->IoStatus.Information = HL_BLOB_HEADER_SIZE;
+        Status = STATUS_BUFFER_OVERFLOW;
+    } else {
+        RtlCopyMemory(Buffer, Blob, BlobLength);
+        Irp->IoStatus.Information = (ULONG_PTR)BlobLength;
+        Status = STATUS_SUCCESS;
+    }
+    HlIoctlUnlock();
+    return Status;
+}
+
+_IRQL_requires_max_(DISPATCH_LEVEL) static LONG64
+    HlSumCpus(_In_ PHL_MODULE Module, _In_ SIZE_T FieldOffset)
+{
+    LONG64 Sum = 0;
+    ULONG Cpu;
+
+    for (Cpu = 0; Cpu < Module->CpuCount; Cpu++)
+        Sum += ReadNoFence64((LONG64 *)((PUCHAR)HlModuleCpu(Module, Cpu) + FieldOffset));
+    return Sum;
+}
+
+_IRQL_requires_max_(DISPATCH_LEVEL) static VOID
+    HlIoctlFillAdapter(_Out_ struct hl_stats_adapter *Out, _In_ PHL_MODULE Module)
+{
+    SIZE_T i;
+
+    RtlZeroMemory(Out, sizeof(*Out));
+    Out->ifindex = Module->AdapterId.ifindex;
+    RtlCopyMemory(Out->mac, Module->AdapterId.mac, sizeof(Out->mac));
+    for (i = 0; i + 1 < sizeof(Out->name) && Module->AdapterId.name[i] != '\0'; i++)
+        Out->name[i] = Module->AdapterId.name[i];
+    Out->rx_seen = (uint64_t)HlSumCpus(Module, FIELD_OFFSET(HL_MODULE_CPU, RxSeen));
+    Out->rx_dropped = (uint64_t)HlSumCpus(Module, FIELD_OFFSET(HL_MODULE_CPU, RxDropped));
+    Out->tx_seen = (uint64_t)HlSumCpus(Module, FIELD_OFFSET(HL_MODULE_CPU, TxSeen));
+    Out->tx_dropped = (uint64_t)HlSumCpus(Module, FIELD_OFFSET(HL_MODULE_CPU, TxDropped));
+}
+
+_IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
+    HlIoctlGetStats(_Inout_ PIRP Irp, _In_ PIO_STACK_LOCATION IrpSp)
+{
+    PUCHAR Buffer = Irp->AssociatedIrp.SystemBuffer;
+    ULONG OutLength = IrpSp->Parameters.DeviceIoControl.OutputBufferLength;
+    struct hl_stats_header Header;
+    struct hl_snapshot *Snapshot;
+    PLIST_ENTRY Entry;
+    ULONG64 Needed;
+    ULONG Adapters = 0, Rules, i;
+    KIRQL OldIrql;
+    NTSTATUS Status = STATUS_SUCCESS;
+
+    if (Buffer == NULL || OutLength < sizeof(Header))
+        return STATUS_BUFFER_TOO_SMALL;
+
+    HlIoctlLock();
+    Snapshot = HlGlobal.Snapshot;
+    Rules = hl_snapshot_rule_count(Snapshot);
+
+    /*
+     * Modules attach and detach under the list lock, not under ConfigMutex
+     * (a strategy may hold ConfigMutex while waiting for NDIS to detach
+     * them): count and copy in one hold of the lock.
+     */
+    KeAcquireSpinLock(&HlGlobal.ModuleListLock, &OldIrql);
+    for (Entry = HlGlobal.ModuleList.Flink; Entry != &HlGlobal.ModuleList; Entry = Entry->Flink)
+        Adapters++;
+
+    Needed = sizeof(Header) + (ULONG64)Rules * sizeof(struct hl_stats_rule) +
+             (ULONG64)Adapters * sizeof(struct hl_stats_adapter);
+
+    RtlZeroMemory(&Header, sizeof(Header));
+    Header.size_needed = (uint32_t)Needed; /* <= 64 + 16 * HL_MAX_RULES + adapters: fits */
+    Header.version = HL_STATS_VERSION;
+    Header.header_size = sizeof(Header);
+    Header.rule_count = Rules;
+    Header.adapter_count = Adapters;
+    Header.generation = (uint64_t)HlGlobal.Generation;
+    Header.reconfig_count = HlGlobal.ReconfigCount;
+    Header.last_reconfig_ns = HlGlobal.LastReconfigNs;
+    hl_stats_read(Snapshot, 0, &Header.default_in, &Header.default_out);
+
+    if (OutLength >= Needed) {
+        struct hl_stats_adapter *AdapterOut =
+            (struct hl_stats_adapter *)(Buffer + sizeof(Header) +
+                                        (SIZE_T)Rules * sizeof(struct hl_stats_rule));
+
+        for (Entry = HlGlobal.ModuleList.Flink; Entry != &HlGlobal.ModuleList; Entry = Entry->Flink)
+            HlIoctlFillAdapter(AdapterOut++, CONTAINING_RECORD(Entry, HL_MODULE, Link));
+    }
+    KeReleaseSpinLock(&HlGlobal.ModuleListLock, OldIrql);
+
+    /* Up to HL_MAX_RULES sums over every CPU: outside the spin lock, under the mutex only. */
+    if (OutLength >= Needed) {
+        struct hl_stats_rule *RuleOut = (struct hl_stats_rule *)(Buffer + sizeof(Header));
+
+        for (i = 0; i < Rules; i++)
+            hl_stats_read(Snapshot, i + 1, &RuleOut[i].hits_in, &RuleOut[i].hits_out);
+        Irp->IoStatus.Information = (ULONG_PTR)Needed;
+    } else {
+        Irp->IoStatus.Information = sizeof(Header);
+        Status = STATUS_BUFFER_OVERFLOW;
+    }
+    HlIoctlUnlock();
+
+    RtlCopyMemory(Buffer, &Header, sizeof(Header));
+    return Status;
+}
+
+_Use_decl_annotations_ NTSTATUS HlIoctlDispatch(PIRP Irp, PIO_STACK_LOCATION IrpSp)
+{
+    switch (IrpSp->Parameters.DeviceIoControl.IoControlCode) {
+    case HL_IOCTL_SET_CONFIG:
+        return HlIoctlSetConfig(Irp, IrpSp);
+    case HL_IOCTL_GET_CONFIG:
+        return HlIoctlGetConfig(Irp, IrpSp);
+    case HL_IOCTL_GET_STATS:
+        return HlIoctlGetStats(Irp, IrpSp);
+    default:
+        return STATUS_INVALID_DEVICE_REQUEST;
+    }
+}

@@ -1,0 +1,95 @@
+/*
+ * What every hotlwf test needs from ndisemu: boot the emulated kernel with
+ * hotlwf loaded, adapters with a deterministic "probe" host at both ends
+ * (every packet is indicated exactly once, synchronously, so counts are
+ * exact), the control device, and blobs compiled from pcap expressions.
+ */
+#ifndef HOTLWF_TESTS_HARNESS_H
+#define HOTLWF_TESTS_HARNESS_H
+
+#include <ndis.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hotlwf/config.h"
+#include "hotlwf/ioctl.h"
+
+extern _Atomic int hlt_failures; /* checks run on several threads */
+extern _Atomic long hlt_checks;
+
+#define HLT_CHECK(cond, ...)                                                                       \
+    do {                                                                                           \
+        hlt_checks++;                                                                              \
+        if (!(cond)) {                                                                             \
+            hlt_failures++;                                                                        \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);               \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+        }                                                                                          \
+    } while (0)
+
+/* Kernel with ncpus CPUs, every adapter's stack = stack_spec, driver loaded. Exits on failure. */
+struct emu_driver *hlt_boot(unsigned ncpus, const char *driver_path, const char *stack_spec,
+                            const char *strategy);
+/* Unloads, checks the verifier found nothing, shuts the kernel down. */
+void hlt_shutdown(struct emu_driver *drv);
+
+/* ---- the probe host ---- */
+struct hlt_probe;
+struct hlt_probe *hlt_probe_create(unsigned index);
+void hlt_probe_destroy(struct hlt_probe *p);
+struct emu_adapter *hlt_probe_adapter(struct hlt_probe *p);
+/* Several threads drive this probe: per-call return checks are skipped, totals still hold. */
+void hlt_probe_set_shared(struct hlt_probe *p);
+/* Totals since creation. A batch due while the probe's end was paused is skipped (not sent). */
+struct hlt_probe_counts {
+    size_t rx_skipped, delivered, returned;
+    size_t tx_skipped, reached, completed;
+};
+void hlt_probe_counts(struct hlt_probe *p, struct hlt_probe_counts *c);
+
+enum hlt_mode { HLT_PASSIVE, HLT_DISPATCH, HLT_RESOURCES };
+struct hlt_packet {
+    const uint8_t *data;
+    uint32_t len;
+};
+/*
+ * Indicates every packet once, batch NBLs per indication, each packet's
+ * bytes split into MDLs of split bytes (0: one MDL). Returns how many
+ * reached the protocol; checks every NBL came back to the miniport.
+ */
+size_t hlt_probe_receive(struct hlt_probe *p, const struct hlt_packet *pkts, size_t n,
+                         unsigned batch, enum hlt_mode mode, unsigned split);
+/* Same for sends from the protocol; returns how many reached the miniport. */
+size_t hlt_probe_send(struct hlt_probe *p, const struct hlt_packet *pkts, size_t n, unsigned batch,
+                      enum hlt_mode mode, unsigned split);
+
+/* ---- pcap ---- */
+struct hlt_capture {
+    struct hlt_packet *pkts;
+    size_t count;
+};
+bool hlt_capture_load(const char *path, struct hlt_capture *out);
+void hlt_capture_free(struct hlt_capture *c);
+/* `tcpdump -r path -nn expr | wc -l`, independently of hotlwf. -1 on error. */
+long hlt_tcpdump_count(const char *path, const char *expr);
+
+/* ---- blobs and IOCTLs ---- */
+struct hlt_rule {
+    uint8_t action, direction;
+    const char *expr; /* pcap-filter expression */
+    struct hl_selector selector;
+};
+/* malloc'd blob; exits on a compile error. */
+uint8_t *hlt_blob(const struct hlt_rule *rules, unsigned n, uint8_t default_action, size_t *len);
+
+NTSTATUS hlt_ioctl(ULONG code, const void *in, ULONG in_len, void *out, ULONG out_len, ULONG *info);
+/* SET_CONFIG; returns the IRP status, the driver's answer in *r. */
+NTSTATUS hlt_set_config(const void *blob, size_t len, struct hl_set_config_result *r);
+/* GET_CONFIG into a malloc'd buffer. */
+uint8_t *hlt_get_config(size_t *len);
+/* GET_STATS into a malloc'd buffer (header, rules, adapters). */
+uint8_t *hlt_get_stats(size_t *len);
+
+#endif
