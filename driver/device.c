@@ -8,8 +8,8 @@
  * principal may even open it (and the IOCTL codes also demand read or write
  * access, ioctl.h).
  */
-#include <wdmsec.h>
 #include "driver.h"
+#include <wdmsec.h> /* after driver.h: the WDK's wdmsec.h does not include wdm.h */
 
 static DRIVER_DISPATCH HlDeviceDispatch;
 

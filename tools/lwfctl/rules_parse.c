@@ -272,12 +272,41 @@ static void parse_line(struct parser *p, char *buf)
         parse_rule(p, toks, n);
 }
 
+/*
+ * One line, newline included, NULs kept (the caller reports them): getline()
+ * without POSIX, so the same file builds for Windows. -1 at end of file or
+ * when memory runs out.
+ */
+static long read_line(FILE *f, char **line, size_t *cap)
+{
+    size_t n = 0;
+    int c;
+
+    while ((c = fgetc(f)) != EOF) {
+        if (n + 2 > *cap) {
+            size_t ncap = *cap < 128 ? 128 : *cap * 2;
+            char *nl = realloc(*line, ncap);
+            if (nl == NULL)
+                return -1;
+            *line = nl;
+            *cap = ncap;
+        }
+        (*line)[n++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    if (n == 0)
+        return -1;
+    (*line)[n] = '\0';
+    return (long)n;
+}
+
 int lwf_rules_parse_file(const char *path, struct lwf_rules *out, FILE *err)
 {
     struct parser p = {.path = path, .err = err, .out = out};
     char *line = NULL, *buf = NULL;
     size_t line_cap = 0;
-    ssize_t len;
+    long len;
 
     memset(out, 0, sizeof(*out));
     out->default_action = HL_ACTION_PASS;
@@ -292,7 +321,7 @@ int lwf_rules_parse_file(const char *path, struct lwf_rules *out, FILE *err)
         fclose(f);
         return -1;
     }
-    while (out->nerrors < LWF_MAX_ERRORS && (len = getline(&line, &line_cap, f)) >= 0) {
+    while (out->nerrors < LWF_MAX_ERRORS && (len = read_line(f, &line, &line_cap)) >= 0) {
         p.lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
