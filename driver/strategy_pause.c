@@ -95,8 +95,8 @@ static HL_STRATEGY_SET_MODULE_OPTIONS HlPauseSetModuleOptions;
 _Use_decl_annotations_ static NDIS_STATUS HlPauseSetModuleOptions(PHL_MODULE Module)
 {
     PHL_PAUSE_MODULE Ctx = Module->StrategyContext;
-    NDIS_DRIVER_OPTIONAL_HANDLERS Handlers;
-    PNDIS_FILTER_PARTIAL_CHARACTERISTICS Partial = &Handlers.FilterPartialCharacteristics;
+    NDIS_FILTER_PARTIAL_CHARACTERISTICS Handlers;
+    PNDIS_FILTER_PARTIAL_CHARACTERISTICS Partial = &Handlers;
     LONG Drop = ReadAcquire(&HlPauseDropping);
 
     NdisZeroMemory(&Handlers, sizeof(Handlers));
@@ -110,7 +110,7 @@ _Use_decl_annotations_ static NDIS_STATUS HlPauseSetModuleOptions(PHL_MODULE Mod
     Partial->SendNetBufferListsCompleteHandler = HlFilterSendNetBufferListsComplete;
     Partial->ReturnNetBufferListsHandler = HlFilterReturnNetBufferLists;
     WriteRelease(&Ctx->OnDrop, Drop);
-    return NdisSetOptionalHandlers(Module->FilterHandle, &Handlers);
+    return NdisSetOptionalHandlers(Module->FilterHandle, (PNDIS_DRIVER_OPTIONAL_HANDLERS)&Handlers);
 }
 
 static HL_STRATEGY_MODULE_STATE HlPauseModuleRestarted;

@@ -231,10 +231,11 @@ NDIS_STATUS NdisSetOptionalHandlers(NDIS_HANDLE NdisHandle,
                       "datapath handlers may change only from FilterSetModuleOptions");
         return NDIS_STATUS_NOT_SUPPORTED;
     }
-    PNDIS_FILTER_PARTIAL_CHARACTERISTICS p = &OptionalHandlers->FilterPartialCharacteristics;
-    if (p->Header.Type != NDIS_OBJECT_TYPE_FILTER_PARTIAL_CHARACTERISTICS ||
-        p->Header.Size < NDIS_SIZEOF_FILTER_PARTIAL_CHARACTERISTICS_REVISION_1)
+    /* The header says which structure the pointer really is. */
+    if (OptionalHandlers->Header.Type != NDIS_OBJECT_TYPE_FILTER_PARTIAL_CHARACTERISTICS ||
+        OptionalHandlers->Header.Size < NDIS_SIZEOF_FILTER_PARTIAL_CHARACTERISTICS_REVISION_1)
         return NDIS_STATUS_INVALID_PARAMETER;
+    PNDIS_FILTER_PARTIAL_CHARACTERISTICS p = (PNDIS_FILTER_PARTIAL_CHARACTERISTICS)OptionalHandlers;
     atomic_store(&m->send, p->SendNetBufferListsHandler);
     atomic_store(&m->send_complete, p->SendNetBufferListsCompleteHandler);
     atomic_store(&m->cancel_send, p->CancelSendNetBufferListsHandler);

@@ -261,9 +261,10 @@ typedef struct _NDIS_FILTER_PARTIAL_CHARACTERISTICS {
 #define NDIS_SIZEOF_FILTER_PARTIAL_CHARACTERISTICS_REVISION_1                                      \
     RTL_SIZEOF_THROUGH_FIELD_NDIS(NDIS_FILTER_PARTIAL_CHARACTERISTICS, ReturnNetBufferListsHandler)
 
-typedef union _NDIS_DRIVER_OPTIONAL_HANDLERS {
+/* As in the WDK: only a header. The caller passes a pointer to the real
+   structure (NDIS_FILTER_PARTIAL_CHARACTERISTICS for a filter) cast to this. */
+typedef struct _NDIS_DRIVER_OPTIONAL_HANDLERS {
     NDIS_OBJECT_HEADER Header;
-    NDIS_FILTER_PARTIAL_CHARACTERISTICS FilterPartialCharacteristics;
 } NDIS_DRIVER_OPTIONAL_HANDLERS, *PNDIS_DRIVER_OPTIONAL_HANDLERS;
 
 NDIS_STATUS
