@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adapter.h"
 #include "session.h"
 #include "verifier.h"
 
@@ -149,6 +150,32 @@ static void report_json(struct emu_session *s)
     fflush(stdout);
     emu_violations_print(stdout, true);
     printf("}\n");
+}
+
+struct deadlock_report {
+    struct emu_session *s;
+    bool json;
+};
+
+/*
+ * Runs on the watchdog thread once a control operation has hung: the
+ * emulated kernel cannot be unwound, so report and leave. NBLs a filter kept
+ * are the usual reason a miniport's pause never ends (it waits for every
+ * receive it indicated, as on Windows): name them as the leak they are
+ * before the hang they caused.
+ */
+static void on_deadlock(void *ctx)
+{
+    const struct deadlock_report *dr = ctx;
+
+    emu_ndis_report_leaks();
+    if (dr->json)
+        report_json(dr->s);
+    else
+        emu_violations_print(stderr, false);
+    fflush(stdout);
+    fprintf(stderr, "ndisemu: deadlock: exiting with status %d\n", EMU_EXIT_DEADLOCK);
+    _exit(EMU_EXIT_DEADLOCK);
 }
 
 int main(int argc, char **argv)
@@ -334,6 +361,8 @@ int main(int argc, char **argv)
         emu_session_destroy(s);
         return EMU_EXIT_USAGE;
     }
+    struct deadlock_report dr = {s, json};
+    emu_set_deadlock_handler(on_deadlock, &dr);
     bool show = !quiet && (force_progress || isatty(STDERR_FILENO));
     emu_session_run_for(s, cfg.seconds, &interrupted, show ? progress : NULL, NULL);
     if (show)
