@@ -1,0 +1,302 @@
+/*
+ * One benchmark run, inside a forked child: an ndisemu session with
+ * hotlwf.so loaded under one Strategy, a reconfiguration storm from a
+ * second thread (the same SET_CONFIG IOCTL lwfctl sends, through ndisemu's
+ * in-process DeviceIoControl), and this thread sampling the delivered-packet
+ * counters every half millisecond for stalls and the timeline.
+ *
+ * The storm thread only issues IOCTLs (PASSIVE_LEVEL, any host thread, as
+ * device.h allows); every emu_session_* call stays on this thread, as
+ * session.h asks.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+#include "device.h"
+#include "hotlwf/config.h"
+#include "hotlwf/ioctl.h"
+#include "kernel.h"
+#include "session.h"
+#include "verifier.h"
+
+struct storm {
+    const struct bench_params *p;
+    uint8_t *blob[2];
+    size_t blob_len[2];
+    atomic_int stop;
+    uint64_t *lat_ns, *grace_ns;
+    size_t n, cap;
+    uint64_t failed;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * `rules` rules that never match (the byte at offset 12, the high byte of
+ * the EtherType, is never `never`), default pass: every rule is evaluated
+ * for every packet, and a packet that does not reach the other end was lost
+ * by the strategy, not dropped by a rule. The two blobs differ in `never` so
+ * that every SET_CONFIG really changes the configuration.
+ */
+static uint8_t *make_blob(unsigned rules, uint8_t never, size_t *len)
+{
+    const struct hl_bpf_insn prog[] = {
+        {0x30, 0, 0, 12},    /* ldb [12] */
+        {0x15, 0, 1, never}, /* jeq #never, match, nomatch */
+        {0x06, 0, 0, 1},     /* ret #1 */
+        {0x06, 0, 0, 0},     /* ret #0 */
+    };
+    struct hl_rule_spec *spec = calloc(rules ? rules : 1, sizeof(*spec));
+    uint8_t *blob = NULL;
+    unsigned i;
+
+    for (i = 0; i < rules; i++) {
+        spec[i].action = HL_ACTION_DROP;
+        spec[i].direction = HL_DIR_BOTH;
+        spec[i].selector.kind = HL_SEL_ALL;
+        spec[i].insns = prog;
+        spec[i].ninsns = 4;
+    }
+    if (hl_blob_encode(spec, rules, HL_ACTION_PASS, NULL, 0, len) == HL_E_BUFFER_TOO_SMALL) {
+        blob = malloc(*len);
+        if (blob && hl_blob_encode(spec, rules, HL_ACTION_PASS, blob, *len, len) != HL_OK) {
+            free(blob);
+            blob = NULL;
+        }
+    }
+    free(spec);
+    return blob;
+}
+
+static void push(struct storm *st, uint64_t lat, uint64_t grace)
+{
+    if (st->n == st->cap) {
+        st->cap = st->cap ? st->cap * 2 : 4096;
+        st->lat_ns = realloc(st->lat_ns, st->cap * sizeof(*st->lat_ns));
+        st->grace_ns = realloc(st->grace_ns, st->cap * sizeof(*st->grace_ns));
+        if (!st->lat_ns || !st->grace_ns)
+            abort();
+    }
+    st->lat_ns[st->n] = lat;
+    st->grace_ns[st->n++] = grace;
+}
+
+static void *storm_thread(void *arg)
+{
+    struct storm *st = arg;
+    uint64_t period = 1000000000ull / st->p->reconfig_rate, next = now_ns();
+    unsigned k = 0;
+
+    while (!atomic_load(&st->stop)) {
+        struct hl_set_config_result res;
+        ULONG info = 0;
+        uint64_t t0 = now_ns();
+        NTSTATUS status = emu_device_ioctl(NULL, HL_IOCTL_SET_CONFIG, st->blob[k],
+                                           (ULONG)st->blob_len[k], &res, sizeof(res), &info);
+
+        if (status != STATUS_SUCCESS || info < sizeof(res) || res.status != HL_OK)
+            st->failed++;
+        else
+            push(st, now_ns() - t0, res.grace_ns);
+        k ^= 1;
+        /* Fixed schedule; a strategy slower than the rate just runs back to back. */
+        next += period;
+        if (next > now_ns()) {
+            struct timespec ts = {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)};
+
+            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+        } else {
+            next = now_ns();
+        }
+    }
+    return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static double pct_us(uint64_t *v, size_t n, double q)
+{
+    return n ? (double)v[(size_t)(q * (double)(n - 1))] / 1000.0 : 0;
+}
+
+static uint64_t delivered(struct emu_session *s, uint64_t *pool_count, struct emu_driver *d)
+{
+    uint64_t sum = 0;
+    unsigned i;
+
+    for (i = 0; i < emu_session_adapter_count(s); i++) {
+        struct emu_host_figures f;
+
+        emu_session_figures(s, i, &f);
+        sum += f.v[EMU_RX_DELIVERED] + f.v[EMU_TX_REACHED_MINIPORT];
+    }
+    if (pool_count && d) {
+        size_t c = 0;
+
+        emu_pool_outstanding(d, &c, NULL);
+        *pool_count = c;
+    }
+    return sum;
+}
+
+/* The loaded driver, for its pool accounting: ndisemu dlopen()ed it from this path. */
+static struct emu_driver *find_driver(const char *path)
+{
+    void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    struct emu_driver *d = NULL;
+
+    if (h) {
+        void *entry = dlsym(h, "DriverEntry");
+
+        if (entry)
+            d = emu_driver_for_address(entry);
+        dlclose(h);
+    }
+    return d;
+}
+
+int bench_child_run(const struct bench_params *p, const char *strategy, struct bench_run *out,
+                    char *err, size_t errlen)
+{
+    struct emu_session_config c;
+    struct emu_session *s;
+    struct storm st = {.p = p};
+    pthread_t storm_tid;
+    char param[128];
+    struct emu_driver *d;
+    uint64_t start, end, last_progress, last_count, base_pool = 0, pool = 0;
+    unsigned i;
+
+    memset(out, 0, sizeof(*out));
+    emu_session_config_init(&c);
+    c.cpus = p->cpus;
+    c.adapters = p->adapters;
+    c.drivers[0] = p->driver;
+    c.ndrivers = 1;
+    c.traffic = p->traffic;
+    c.batch = p->batch;
+    c.seconds = p->seconds;
+    c.verifier = p->verifier;
+    c.watchdog_ms = p->watchdog_ms;
+    snprintf(param, sizeof(param), "Strategy=%s", strategy);
+    c.params[0] = param;
+    c.nparams = 1;
+
+    st.blob[0] = make_blob(p->rules, 0xff, &st.blob_len[0]);
+    st.blob[1] = make_blob(p->rules, 0xfe, &st.blob_len[1]);
+    if (!st.blob[0] || !st.blob[1]) {
+        snprintf(err, errlen, "cannot encode %u rules", p->rules);
+        return -1;
+    }
+    s = emu_session_create(&c, err, errlen);
+    if (s == NULL)
+        return -1;
+    if (!emu_session_start(s, err, errlen)) {
+        emu_session_destroy(s);
+        return -1;
+    }
+    d = find_driver(p->driver);
+
+    /* The first configuration is not part of the storm: it sets the rule count for every run. */
+    {
+        struct hl_set_config_result res;
+        ULONG info = 0;
+
+        if (emu_device_ioctl(NULL, HL_IOCTL_SET_CONFIG, st.blob[1], (ULONG)st.blob_len[1], &res,
+                             sizeof(res), &info) != STATUS_SUCCESS ||
+            res.status != HL_OK) {
+            snprintf(err, errlen, "initial SET_CONFIG failed");
+            emu_session_stop(s);
+            emu_session_destroy(s);
+            return -1;
+        }
+    }
+    last_count = delivered(s, &base_pool, d);
+    atomic_init(&st.stop, 0);
+    if (p->reconfig_rate)
+        pthread_create(&storm_tid, NULL, storm_thread, &st);
+
+    start = last_progress = now_ns();
+    end = start + (uint64_t)(p->seconds * 1e9);
+    {
+        uint64_t bin_ns = (end - start) / BENCH_TIMELINE_BINS, bin_start = start,
+                 bin_count = last_count;
+        unsigned bin = 0;
+
+        for (;;) {
+            uint64_t now, count;
+
+            emu_session_run_for(s, 0.0005, NULL, NULL, NULL);
+            now = now_ns();
+            count = delivered(s, &pool, d);
+            if (pool > base_pool && pool - base_pool > out->peak_pending)
+                out->peak_pending = pool - base_pool;
+            if (count != last_count) {
+                last_count = count;
+                last_progress = now;
+            } else if ((double)(now - last_progress) / 1000.0 > out->max_stall_us) {
+                out->max_stall_us = (double)(now - last_progress) / 1000.0;
+            }
+            while (bin < BENCH_TIMELINE_BINS && now >= bin_start + bin_ns) {
+                out->timeline_pps[bin++] = (double)(count - bin_count) / ((double)bin_ns / 1e9);
+                bin_start += bin_ns;
+                bin_count = count;
+            }
+            if (now >= end)
+                break;
+        }
+    }
+    if (p->reconfig_rate) {
+        atomic_store(&st.stop, 1);
+        pthread_join(storm_tid, NULL);
+    }
+    out->seconds = (double)(now_ns() - start) / 1e9;
+    emu_session_stop(s);
+
+    for (i = 0; i < emu_session_adapter_count(s); i++) {
+        struct emu_host_figures f;
+
+        emu_session_figures(s, i, &f);
+        out->rx_originated += f.v[EMU_RX_ORIGINATED];
+        out->rx_delivered += f.v[EMU_RX_DELIVERED];
+        out->rx_dropped_by_filter += f.v[EMU_RX_DROPPED_BY_FILTER];
+        out->rx_not_originated += f.v[EMU_RX_NOT_ORIGINATED];
+        out->tx_sent += f.v[EMU_TX_SENT];
+        out->tx_reached += f.v[EMU_TX_REACHED_MINIPORT];
+        out->tx_dropped_by_filter += f.v[EMU_TX_DROPPED_BY_FILTER];
+        out->tx_refused_paused += f.v[EMU_TX_REFUSED_PAUSED];
+    }
+    qsort(st.lat_ns, st.n, sizeof(*st.lat_ns), cmp_u64);
+    qsort(st.grace_ns, st.n, sizeof(*st.grace_ns), cmp_u64);
+    out->reconfigs = st.n;
+    out->reconfig_failed = st.failed;
+    out->reconfig_p50_us = pct_us(st.lat_ns, st.n, 0.5);
+    out->reconfig_p99_us = pct_us(st.lat_ns, st.n, 0.99);
+    out->grace_p50_us = pct_us(st.grace_ns, st.n, 0.5);
+    out->violations = emu_violation_count();
+    out->deadlock = emu_violation_count_rule(EMU_RULE_DEADLOCK) != 0;
+    emu_session_destroy(s);
+    free(st.lat_ns);
+    free(st.grace_ns);
+    free(st.blob[0]);
+    free(st.blob[1]);
+    return 0;
+}

@@ -1,0 +1,209 @@
+/*
+ * hotlwf's epoch engine (driver/epoch.c) on a user-mode model of the NT
+ * mechanism it relies on, the one ndisemu implements (DESIGN.md: IRQL is
+ * thread-local; raising to DISPATCH_LEVEL takes the emulated CPU's lock;
+ * each CPU has a thread that runs its DPC queue under that same lock).
+ *
+ * Read side, per section: one acquire load of the generation and a compare
+ * against the reader's cached generation (plain MOV + CMP on x86-64); the
+ * pointer is reloaded only when the generation moved. The reader stays "at
+ * DISPATCH_LEVEL" (holds its CPU) for qs_every sections, then lowers and
+ * raises again: that is where NT delivers the DPCs queued to that CPU, and
+ * where this model runs them inline. The CPU lock is the emulator's cost,
+ * not the algorithm's (KeRaiseIrql is a CR8 write on x64), and is reported
+ * as such: `hl-epoch` pays it, QSBR pays its fences at the same points.
+ *
+ * Grace period: bump the generation, queue one "DPC" per emulated CPU, wait
+ * until all have run. A DPC for CPU k runs only while no reader holds CPU k,
+ * i.e. after every section open on k when it was queued has closed; the
+ * pending flag is set with a seq_cst exchange after the release store of
+ * the generation, so whoever runs the DPC and the reader that next takes
+ * CPU k both see the new generation (the argument in driver/epoch.c, 1.).
+ */
+#include <stdlib.h>
+#include "peers.h"
+
+struct hl_cpu {
+    pthread_mutex_t irql;   /* held = this CPU is at DISPATCH_LEVEL */
+    atomic_int dpc_pending; /* the grace DPC is queued to this CPU */
+    pthread_mutex_t qlock;  /* the DPC thread sleeps on qcv */
+    pthread_cond_t qcv;
+    int exit;
+    pthread_t dpc_thread;
+} __attribute__((aligned(64)));
+
+struct hl_reader_state {
+    struct hl_cpu *cpu;
+    uint64_t gen;
+    const struct peer_cfg *cached;
+} __attribute__((aligned(64)));
+
+static _Atomic uint64_t hl_gen;
+static struct peer_cfg *_Atomic hl_cfg;
+static struct hl_cpu *hl_cpus;
+static struct hl_reader_state *hl_states;
+static unsigned hl_ncpus, hl_pin_cpus;
+static atomic_int hl_remaining;
+static pthread_mutex_t hl_done_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hl_done_cv = PTHREAD_COND_INITIALIZER;
+static int hl_done;
+
+/* The grace DPC's body: running at all is the proof; the count tells the writer when. */
+static void hl_grace_dpc(void)
+{
+    if (atomic_fetch_sub(&hl_remaining, 1) == 1) {
+        pthread_mutex_lock(&hl_done_lock);
+        hl_done = 1;
+        pthread_cond_signal(&hl_done_cv);
+        pthread_mutex_unlock(&hl_done_lock);
+    }
+}
+
+/* Called with the CPU held: the last thing before IRQL drops below DISPATCH_LEVEL. */
+static inline void hl_drain(struct hl_cpu *cpu)
+{
+    if (atomic_load_explicit(&cpu->dpc_pending, memory_order_relaxed) &&
+        atomic_exchange(&cpu->dpc_pending, 0))
+        hl_grace_dpc();
+}
+
+static inline void hl_lower_raise(struct hl_cpu *cpu)
+{
+    hl_drain(cpu);
+    pthread_mutex_unlock(&cpu->irql);
+    pthread_mutex_lock(&cpu->irql);
+}
+
+static void *hl_dpc_thread(void *arg)
+{
+    struct hl_cpu *cpu = arg;
+
+    peer_pin((unsigned)(cpu - hl_cpus), hl_pin_cpus);
+    pthread_mutex_lock(&cpu->qlock);
+    for (;;) {
+        while (!cpu->exit && !atomic_load(&cpu->dpc_pending))
+            pthread_cond_wait(&cpu->qcv, &cpu->qlock);
+        if (cpu->exit)
+            break;
+        pthread_mutex_unlock(&cpu->qlock);
+        /* A DPC runs at DISPATCH_LEVEL on its CPU: it has to get the CPU first. */
+        pthread_mutex_lock(&cpu->irql);
+        hl_drain(cpu);
+        pthread_mutex_unlock(&cpu->irql);
+        pthread_mutex_lock(&cpu->qlock);
+    }
+    pthread_mutex_unlock(&cpu->qlock);
+    return NULL;
+}
+
+static inline const struct peer_cfg *hl_read_enter(struct hl_reader_state *s)
+{
+    uint64_t g = atomic_load_explicit(&hl_gen, memory_order_acquire);
+
+    if (__builtin_expect(g != s->gen, 0)) {
+        s->cached = atomic_load_explicit(&hl_cfg, memory_order_acquire);
+        s->gen = g;
+    }
+    return s->cached;
+}
+
+static void hl_register(struct peer_reader *r)
+{
+    struct hl_reader_state *s = &hl_states[r->id];
+
+    s->cpu = &hl_cpus[r->id % hl_ncpus];
+    s->gen = 0; /* never published: the first section loads the pointer */
+    r->priv = s;
+    pthread_mutex_lock(&s->cpu->irql);
+}
+
+static void hl_unregister(struct peer_reader *r)
+{
+    struct hl_reader_state *s = r->priv;
+
+    hl_drain(s->cpu);
+    pthread_mutex_unlock(&s->cpu->irql);
+}
+
+#define PEER_FLAVOUR_READER hl_reader
+#define PEER_REGISTER(r) hl_register(r)
+#define PEER_UNREGISTER(r) hl_unregister(r)
+#define PEER_READ_BEGIN(r) hl_read_enter((struct hl_reader_state *)(r)->priv)
+#define PEER_READ_END(r) ((void)(r))
+#define PEER_QUIESCENT(r) hl_lower_raise(((struct hl_reader_state *)(r)->priv)->cpu)
+#include "peer_loop.h"
+
+static int hl_init(const struct peer_params *p, struct peer_cfg *first)
+{
+    unsigned i;
+
+    hl_ncpus = p->readers;
+    hl_pin_cpus = p->cpus;
+    hl_cpus = aligned_alloc(64, sizeof(*hl_cpus) * hl_ncpus);
+    hl_states = aligned_alloc(64, sizeof(*hl_states) * hl_ncpus);
+    if (hl_cpus == NULL || hl_states == NULL)
+        return -1;
+    atomic_store(&hl_gen, 1);
+    atomic_store(&hl_cfg, first);
+    for (i = 0; i < hl_ncpus; i++) {
+        struct hl_cpu *cpu = &hl_cpus[i];
+
+        pthread_mutex_init(&cpu->irql, NULL);
+        pthread_mutex_init(&cpu->qlock, NULL);
+        pthread_cond_init(&cpu->qcv, NULL);
+        atomic_store(&cpu->dpc_pending, 0);
+        cpu->exit = 0;
+        pthread_create(&cpu->dpc_thread, NULL, hl_dpc_thread, cpu);
+    }
+    return 0;
+}
+
+static void hl_fini(void)
+{
+    unsigned i;
+
+    for (i = 0; i < hl_ncpus; i++) {
+        struct hl_cpu *cpu = &hl_cpus[i];
+
+        pthread_mutex_lock(&cpu->qlock);
+        cpu->exit = 1;
+        pthread_cond_signal(&cpu->qcv);
+        pthread_mutex_unlock(&cpu->qlock);
+        pthread_join(cpu->dpc_thread, NULL);
+        pthread_cond_destroy(&cpu->qcv);
+        pthread_mutex_destroy(&cpu->qlock);
+        pthread_mutex_destroy(&cpu->irql);
+    }
+    peer_retire(atomic_exchange(&hl_cfg, NULL));
+    free(hl_cpus);
+    free(hl_states);
+    hl_cpus = NULL;
+    hl_states = NULL;
+}
+
+static struct peer_cfg *hl_replace(struct peer_cfg *c)
+{
+    struct peer_cfg *old = atomic_load_explicit(&hl_cfg, memory_order_relaxed);
+    unsigned i;
+
+    atomic_store_explicit(&hl_cfg, c, memory_order_release);                        /* W1 */
+    atomic_store_explicit(&hl_gen, atomic_load(&hl_gen) + 1, memory_order_release); /* W2 */
+
+    hl_done = 0;
+    atomic_store(&hl_remaining, (int)hl_ncpus);
+    for (i = 0; i < hl_ncpus; i++) { /* W3: KeInsertQueueDpc to every CPU */
+        struct hl_cpu *cpu = &hl_cpus[i];
+
+        atomic_exchange(&cpu->dpc_pending, 1);
+        pthread_mutex_lock(&cpu->qlock);
+        pthread_cond_signal(&cpu->qcv);
+        pthread_mutex_unlock(&cpu->qlock);
+    }
+    pthread_mutex_lock(&hl_done_lock);
+    while (!hl_done)
+        pthread_cond_wait(&hl_done_cv, &hl_done_lock);
+    pthread_mutex_unlock(&hl_done_lock);
+    return old; /* W4 is the caller's */
+}
+
+const struct peer_flavour peer_hlepoch = {"hl-epoch", hl_init, hl_fini, hl_reader, hl_replace};
