@@ -25,6 +25,22 @@ struct bench_params {
     bool verifier;
 };
 
+/*
+ * A row of the table is a variant: the Strategy parameter plus the stack it
+ * needs (fence only deadlocks with two modules on a stack; rereg behaves
+ * differently for a mandatory and an optional filter). Names that are not
+ * variants are Strategy values run on the default stack.
+ */
+struct bench_variant {
+    const char *name;     /* the row */
+    const char *strategy; /* the Strategy driver parameter */
+    const char *stack;    /* adapter.h spec; NULL: hotlwf once */
+    unsigned watchdog_ms; /* 0: the run's; otherwise at most this */
+    bool expect_deadlock; /* the run exists to show ndisemu detecting it */
+};
+/* The variant named name (a plain strategy if none is listed). */
+struct bench_variant bench_variant(const char *name);
+
 /* What one child run sends back through its pipe (same binary, so raw bytes). */
 struct bench_run {
     int exit_status; /* filled by the parent: 0 ok, 3 deadlock, other: crash */
@@ -37,9 +53,18 @@ struct bench_run {
     uint64_t peak_pending; /* snapshots alive at once, from the driver's pool, peak */
     uint64_t violations;   /* verifier findings */
     bool deadlock;
+    /* The watchdog's finding, when deadlock: what ndisemu names as blocked. */
+    double deadlock_after_ms; /* from the start of the run to the finding */
+    char deadlock_module[64], deadlock_callback[48], deadlock_message[160];
     double timeline_pps[BENCH_TIMELINE_BINS];
 };
 
+/*
+ * Where the child writes its bench_run. On a deadlock the watchdog's
+ * handler writes it there (with the finding) and exits 3: a deadlocked
+ * emulated kernel cannot be unwound, so the run never returns normally.
+ */
+void bench_child_set_report_fd(int fd);
 /* Runs one strategy in this (child) process; never returns to the caller's loop state. */
 int bench_child_run(const struct bench_params *p, const char *strategy, struct bench_run *out,
                     char *err, size_t errlen);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "device.h"
@@ -35,6 +36,32 @@ struct storm {
     size_t n, cap;
     uint64_t failed;
 };
+
+static const struct bench_variant variants[] = {
+    /* A monitoring filter's two modules on one stack: the rendezvous can never complete. */
+    {"fence", "fence", "hotlwf,hotlwf", 2000, true},
+    /* While unregistered, an optional filter is bypassed and a mandatory one blackholes. */
+    {"rereg-optional", "rereg", "hotlwf:optional", 0, false},
+    {"rereg-mandatory", "rereg", "hotlwf:mandatory", 0, false},
+};
+
+struct bench_variant bench_variant(const char *name)
+{
+    struct bench_variant v = {name, name, NULL, 0, false};
+    size_t i;
+
+    for (i = 0; i < sizeof(variants) / sizeof(*variants); i++)
+        if (strcmp(variants[i].name, name) == 0)
+            v = variants[i];
+    return v;
+}
+
+static int report_fd = -1;
+
+void bench_child_set_report_fd(int fd)
+{
+    report_fd = fd;
+}
 
 static uint64_t now_ns(void)
 {
@@ -157,6 +184,82 @@ static uint64_t delivered(struct emu_session *s, uint64_t *pool_count, struct em
     return sum;
 }
 
+/* Copies the JSON string value that follows key in obj (escapes kept as they are). */
+static void json_field(const char *obj, const char *key, char *out, size_t outlen)
+{
+    const char *v = strstr(obj, key);
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (v == NULL || outlen == 0)
+        return;
+    v += strlen(key);
+    while (*v && *v != '"' && n + 1 < outlen) {
+        if (*v == '\\' && v[1])
+            v++;
+        out[n++] = *v++;
+    }
+    out[n] = '\0';
+}
+
+struct deadlock_ctx {
+    struct bench_run *out;
+    uint64_t start_ns;
+    unsigned calls;
+};
+
+/*
+ * The watchdog's handler, on the watchdog thread. The IOCTL that started
+ * the rendezvous and the Pause it blocks begin within microseconds of each
+ * other but may be reported on two passes of the watchdog: the finding that
+ * names a filter callback is the one that says why, so the first pass that
+ * has none is let go once (the next pass is 100 ms later).
+ */
+static void on_deadlock(void *arg)
+{
+    struct deadlock_ctx *dc = arg;
+    struct bench_run *out = dc->out;
+    char *text = NULL, *obj, *pick = NULL, *first = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    if (f == NULL)
+        _exit(3);
+    emu_violations_print(f, true);
+    fclose(f);
+    for (obj = strstr(text, "{\"rule\": \"deadlock\""); obj;
+         obj = strstr(obj + 1, "{\"rule\": \"deadlock\"")) {
+        char cb[48];
+
+        if (first == NULL)
+            first = obj;
+        json_field(obj, "\"callback\": \"", cb, sizeof(cb));
+        if (pick == NULL && strncmp(cb, "Filter", 6) == 0)
+            pick = obj;
+    }
+    if (pick == NULL && dc->calls++ == 0) {
+        free(text);
+        return;
+    }
+    if (pick == NULL)
+        pick = first;
+    out->deadlock = true;
+    out->deadlock_after_ms = (double)(now_ns() - dc->start_ns) / 1e6;
+    if (pick) {
+        json_field(pick, "\"module\": \"", out->deadlock_module, sizeof(out->deadlock_module));
+        json_field(pick, "\"callback\": \"", out->deadlock_callback,
+                   sizeof(out->deadlock_callback));
+        json_field(pick, "\"message\": \"", out->deadlock_message, sizeof(out->deadlock_message));
+    }
+    out->violations = emu_violation_count();
+    fprintf(stderr, "\nhotlwf-bench: deadlock detected after %.0f ms: %s in %s (%s)\n",
+            out->deadlock_after_ms, out->deadlock_module, out->deadlock_callback,
+            out->deadlock_message);
+    if (report_fd >= 0 && write(report_fd, out, sizeof(*out)) != (ssize_t)sizeof(*out))
+        _exit(5);
+    _exit(EMU_EXIT_DEADLOCK);
+}
+
 /* The loaded driver, for its pool accounting: ndisemu dlopen()ed it from this path. */
 static struct emu_driver *find_driver(const char *path)
 {
@@ -184,8 +287,14 @@ int bench_child_run(const struct bench_params *p, const char *strategy, struct b
     struct emu_driver *d;
     uint64_t start, end, last_progress, last_count, base_pool = 0, pool = 0;
     unsigned i;
+    struct bench_variant v = bench_variant(strategy);
+    static struct deadlock_ctx dc;
 
     memset(out, 0, sizeof(*out));
+    dc.out = out;
+    dc.start_ns = now_ns();
+    dc.calls = 0;
+    emu_set_deadlock_handler(on_deadlock, &dc);
     emu_session_config_init(&c);
     c.cpus = p->cpus;
     c.adapters = p->adapters;
@@ -196,7 +305,10 @@ int bench_child_run(const struct bench_params *p, const char *strategy, struct b
     c.seconds = p->seconds;
     c.verifier = p->verifier;
     c.watchdog_ms = p->watchdog_ms;
-    snprintf(param, sizeof(param), "Strategy=%s", strategy);
+    if (v.watchdog_ms && (c.watchdog_ms == 0 || c.watchdog_ms > v.watchdog_ms))
+        c.watchdog_ms = v.watchdog_ms;
+    c.stack = v.stack;
+    snprintf(param, sizeof(param), "Strategy=%s", v.strategy);
     c.params[0] = param;
     c.nparams = 1;
 
@@ -231,6 +343,7 @@ int bench_child_run(const struct bench_params *p, const char *strategy, struct b
     }
     last_count = delivered(s, &base_pool, d);
     atomic_init(&st.stop, 0);
+    dc.start_ns = now_ns(); /* deadlock_after_ms counts from the first SET_CONFIG */
     if (p->reconfig_rate)
         pthread_create(&storm_tid, NULL, storm_thread, &st);
 

@@ -42,15 +42,24 @@ void bench_summarize(struct bench_point *pt)
         struct bench_summary *m = &pt->sum[s];
         double pps[BENCH_MAX_REPS], ratio[BENCH_MAX_REPS], over[BENCH_MAX_REPS];
         double p50[BENCH_MAX_REPS], p99[BENCH_MAX_REPS], grace[BENCH_MAX_REPS];
-        unsigned n = 0, nr = 0;
+        double dl_ms[BENCH_MAX_REPS];
+        unsigned n = 0, nr = 0, nd = 0;
         double stall_base = 0;
 
         memset(m, 0, sizeof(*m));
         for (rep = 0; rep < pt->reps; rep++) {
             const struct bench_run *r = &pt->run[s][rep], *u = &pt->run[0][rep];
 
-            if (r->deadlock)
+            if (r->deadlock) {
                 m->deadlock = true;
+                m->deadlock_runs++;
+                if (r->deadlock_callback[0]) {
+                    memcpy(m->deadlock_callback, r->deadlock_callback,
+                           sizeof(m->deadlock_callback));
+                    memcpy(m->deadlock_module, r->deadlock_module, sizeof(m->deadlock_module));
+                    dl_ms[nd++] = r->deadlock_after_ms;
+                }
+            }
             if (!run_ok(r)) {
                 m->failed_runs++;
                 m->last_failure = r->exit_status;
@@ -80,6 +89,7 @@ void bench_summarize(struct bench_point *pt)
                 m->peak_pending = r->peak_pending;
             m->violations += r->violations;
         }
+        m->deadlock_after_ms = median(dl_ms, nd);
         m->pps = median(pps, n);
         m->pps_ratio = median(ratio, nr);
         m->overhead_ns_per_batch = median(over, nr);
@@ -118,9 +128,16 @@ void bench_print_markdown(FILE *f, const struct bench_point *pts, unsigned n)
             const struct bench_summary *m = &pt->sum[s];
 
             if (m->ok_runs == 0) {
-                fprintf(f, "| %s | failed (exit %d) |%s| %s | %u/%u |\n", pt->name[s],
-                        m->last_failure, " | | | | | | | | | | | |", m->deadlock ? "**yes**" : "no",
-                        m->ok_runs, pt->reps);
+                char dl[128] = "no";
+
+                if (m->deadlock && m->deadlock_callback[0])
+                    snprintf(dl, sizeof(dl), "**yes**: %s after %.0f ms (%u/%u runs)",
+                             m->deadlock_callback, m->deadlock_after_ms, m->deadlock_runs,
+                             pt->reps);
+                else if (m->deadlock)
+                    snprintf(dl, sizeof(dl), "**yes** (hung, killed)");
+                fprintf(f, "| %s | failed (exit %d) |%s %s | %u/%u |\n", pt->name[s],
+                        m->last_failure, " | | | | | | | | | | | |", dl, m->ok_runs, pt->reps);
                 continue;
             }
             fprintf(f,
@@ -150,14 +167,17 @@ static void json_strategies(FILE *f, const struct bench_point *pt)
                 "\"lost_per_reconfig\":%.4f,\"dropped_by_dummy\":%llu,\"blackholed\":%llu,"
                 "\"bypassed\":null,\"reconfigs\":%llu,\"max_stall_us\":%.1f,\"stall_ratio\":%.3f,"
                 "\"reconfig_p50_us\":%.2f,\"reconfig_p99_us\":%.2f,\"grace_p50_us\":%.2f,"
-                "\"peak_pending\":%llu,\"violations\":%llu,\"deadlock_detected\":%s}",
+                "\"peak_pending\":%llu,\"violations\":%llu,\"deadlock_detected\":%s,"
+                "\"deadlock_runs\":%u,\"deadlock_callback\":\"%s\",\"deadlock_module\":\"%s\","
+                "\"deadlock_after_ms\":%.1f}",
                 s ? "," : "", pt->name[s], m->ok_runs, m->failed_runs, m->pps, m->pps_ratio,
                 m->overhead_ns_per_batch, (unsigned long long)m->lost, m->lost_per_reconfig,
                 (unsigned long long)m->dropped_dummy, (unsigned long long)m->blackholed,
                 (unsigned long long)m->reconfigs, m->max_stall_us, m->stall_ratio,
                 m->reconfig_p50_us, m->reconfig_p99_us, m->grace_p50_us,
                 (unsigned long long)m->peak_pending, (unsigned long long)m->violations,
-                m->deadlock ? "true" : "false");
+                m->deadlock ? "true" : "false", m->deadlock_runs, m->deadlock_callback,
+                m->deadlock_module, m->deadlock_after_ms);
     }
     fprintf(f, "]");
 }
@@ -244,6 +264,14 @@ int bench_check(const struct bench_point *pts, unsigned n)
         for (s = 0; s < pt->nstrat; s++) {
             const struct bench_summary *m = &pt->sum[s];
 
+            /* A deadlock that is not detected, or detected in the wrong place, is a failure. */
+            if (bench_variant(pt->name[s]).expect_deadlock &&
+                (m->deadlock_runs != pt->reps ||
+                 strcmp(m->deadlock_callback, "FilterPause") != 0)) {
+                fprintf(stderr, "CHECK: %s: deadlock detected in %u/%u runs, callback '%s'\n",
+                        pt->name[s], m->deadlock_runs, pt->reps, m->deadlock_callback);
+                bad = 1;
+            }
             if (strcmp(pt->name[s], "epoch") != 0)
                 continue;
             seen = true;

@@ -15,6 +15,10 @@ struct bench_summary {
     double reconfig_p50_us, reconfig_p99_us, grace_p50_us;
     uint64_t peak_pending, violations;
     bool deadlock;
+    unsigned deadlock_runs;     /* runs that ended in a watchdog finding */
+    char deadlock_callback[48]; /* the callback the last finding named */
+    char deadlock_module[64];
+    double deadlock_after_ms; /* median over those runs */
 };
 
 struct bench_point {
@@ -31,7 +35,11 @@ void bench_summarize(struct bench_point *pt);
 void bench_print_markdown(FILE *f, const struct bench_point *pts, unsigned n);
 int bench_write_json(const char *path, const struct bench_point *pts, unsigned n);
 int bench_plot(const char *png, const struct bench_point *pt);
-/* --check: epoch present, every run clean, >= 85% of unsafe's pps, nothing lost. 0 = pass. */
+/*
+ * --check: epoch present, every run clean, >= 85% of unsafe's pps, nothing
+ * lost; every run of a variant that must deadlock (fence) ended in a
+ * watchdog finding naming FilterPause. 0 = pass.
+ */
 int bench_check(const struct bench_point *pts, unsigned n);
 
 #endif

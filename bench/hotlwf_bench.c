@@ -21,8 +21,9 @@
 #include "bench.h"
 #include "bench_report.h"
 
-static const char *const default_strategies[] = {"unsafe",  "epoch",    "rwlock", "rwlock-pkt",
-                                                 "rundown", "flushdpc", "pause",  "rereg"};
+static const char *const default_strategies[] = {
+    "unsafe",   "epoch", "rwlock",         "rwlock-pkt",      "rundown",
+    "flushdpc", "pause", "rereg-optional", "rereg-mandatory", "fence"};
 
 /* One run in a child; a run that outlives its deadline is killed and reported as hung. */
 static void run_child(const struct bench_params *p, const char *strategy, struct bench_run *r)
@@ -50,6 +51,7 @@ static void run_child(const struct bench_params *p, const char *strategy, struct
         struct bench_run out;
 
         close(fd[0]);
+        bench_child_set_report_fd(fd[1]);
         if (bench_child_run(p, strategy, &out, err, sizeof(err)) != 0) {
             fprintf(stderr, "\nhotlwf-bench: %s: %s\n", strategy, err);
             _exit(4);
@@ -214,7 +216,8 @@ int main(int argc, char **argv)
     }
     if (quick) {
         /* Under a minute on 2 cores: the strategies whose read side differs, 2 x 1 s each. */
-        static char quick_list[] = "unsafe,epoch,rwlock,rundown";
+        /* fence: its deadlock must be detected (bench_check), in ~2 s per run. */
+        static char quick_list[] = "unsafe,epoch,rwlock,rundown,fence";
 
         p.seconds = 1;
         reps = 2;

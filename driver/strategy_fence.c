@@ -16,33 +16,29 @@
  * ndisemu's watchdog must name HlFilterPause as the callback blocking the
  * Pause. This strategy must never ship.
  *
- * So that the benchmark (and the test proving the watchdog fires) can go on
- * after the deadlock, parked pauses give up after HL_FENCE_GIVE_UP_MS, well
- * past ndisemu's default watchdog limit (10 s), and the writer then falls
- * back to epoch's publication (swap + DPC grace period) so that the
- * configuration is still replaced without a use-after-free.
+ * The rendezvous has no timeout, on either side: a give-up would turn the
+ * deadlock into a slow reconfiguration and hide exactly what this strategy
+ * exists to show. What ends it is ndisemu's watchdog (a `deadlock` finding
+ * naming FilterPause, then the deadlock handler), as a hung machine ends
+ * with a bugcheck or a reset. With one module per stack nothing blocks and
+ * the swap is safe: every module is parked, nobody classifies.
  */
 #include "strategy.h"
 
-/* epoch.c: the read side and the safe fallback are epoch's. */
+/* epoch.c: the read side is epoch's. */
 HL_STRATEGY_READ_ENTER HlEpochReadEnter;
 HL_STRATEGY_READ_LEAVE HlEpochReadLeave;
-
-#define HL_FENCE_GIVE_UP_MS 15000
 
 static volatile LONG HlFenceArmed;
 static volatile LONG HlFenceExpected;
 static volatile LONG HlFenceArrived;
 static KEVENT HlFenceAllArrived; /* the writer waits for the rendezvous */
 static KEVENT HlFenceRelease;    /* the parked FilterPause calls wait for the swap */
-static volatile LONG64 HlFenceDeadlocks;
 
 static HL_STRATEGY_MODULE_STATE HlFenceModulePaused;
 
 _Use_decl_annotations_ static VOID HlFenceModulePaused(PHL_MODULE Module)
 {
-    LARGE_INTEGER Timeout;
-
     UNREFERENCED_PARAMETER(Module);
     if (!ReadAcquire(&HlFenceArmed))
         return;
@@ -50,8 +46,7 @@ _Use_decl_annotations_ static VOID HlFenceModulePaused(PHL_MODULE Module)
         KeSetEvent(&HlFenceAllArrived, IO_NO_INCREMENT, FALSE);
 
     /* The rendezvous, inside FilterPause: this is the wait that deadlocks NDIS. */
-    Timeout.QuadPart = -10000LL * HL_FENCE_GIVE_UP_MS;
-    KeWaitForSingleObject(&HlFenceRelease, Executive, KernelMode, FALSE, &Timeout);
+    KeWaitForSingleObject(&HlFenceRelease, Executive, KernelMode, FALSE, NULL);
 }
 
 static HL_STRATEGY_PUBLISH HlFencePublish;
@@ -59,10 +54,9 @@ static HL_STRATEGY_PUBLISH HlFencePublish;
 _Use_decl_annotations_ static VOID HlFencePublish(struct hl_snapshot *NewSnapshot, PULONG64 GraceNs)
 {
     PLIST_ENTRY Entry;
-    LARGE_INTEGER Timeout;
+    struct hl_snapshot *Old;
     KIRQL OldIrql;
     LONG Count = 0;
-    NTSTATUS Status;
     ULONG64 Start = HlNowNs();
 
     KeClearEvent(&HlFenceAllArrived);
@@ -78,26 +72,17 @@ _Use_decl_annotations_ static VOID HlFencePublish(struct hl_snapshot *NewSnapsho
         NdisFRestartFilter(CONTAINING_RECORD(Entry, HL_MODULE, Link)->FilterHandle);
     KeReleaseSpinLock(&HlGlobal.ModuleListLock, OldIrql);
 
-    Timeout.QuadPart = -10000LL * HL_FENCE_GIVE_UP_MS;
-    Status = Count == 0 ? STATUS_SUCCESS
-                        : KeWaitForSingleObject(&HlFenceAllArrived, Executive, KernelMode, FALSE,
-                                                &Timeout);
-    if (Status == STATUS_SUCCESS) {
-        /* Every module is parked in FilterPause: nobody classifies. */
-        struct hl_snapshot *Old = HlGlobal.Snapshot;
+    /* Two modules on one stack: the lower one never arrives, and this never returns. */
+    if (Count != 0)
+        KeWaitForSingleObject(&HlFenceAllArrived, Executive, KernelMode, FALSE, NULL);
 
-        WritePointerRelease((PVOID volatile *)&HlGlobal.Snapshot, NewSnapshot);
-        WriteRelease64(&HlGlobal.Generation, HlGlobal.Generation + 1);
-        hl_snapshot_free(Old);
-        *GraceNs = HlNowNs() - Start;
-    } else {
-        /* The rendezvous never completed: deadlock. Replace the configuration safely anyway. */
-        ULONG64 Grace;
+    /* Every module is parked in FilterPause: nobody classifies. */
+    Old = HlGlobal.Snapshot;
+    WritePointerRelease((PVOID volatile *)&HlGlobal.Snapshot, NewSnapshot);
+    WriteRelease64(&HlGlobal.Generation, HlGlobal.Generation + 1);
+    hl_snapshot_free(Old);
+    *GraceNs = HlNowNs() - Start;
 
-        InterlockedIncrement64(&HlFenceDeadlocks);
-        HlEpochStrategy.Publish(NewSnapshot, &Grace);
-        *GraceNs = HlNowNs() - Start;
-    }
     InterlockedExchange(&HlFenceArmed, FALSE);
     KeSetEvent(&HlFenceRelease, IO_NO_INCREMENT, FALSE);
 }
@@ -109,16 +94,13 @@ _Use_decl_annotations_ static NTSTATUS HlFenceInitialize(VOID)
     KeInitializeEvent(&HlFenceAllArrived, NotificationEvent, FALSE);
     KeInitializeEvent(&HlFenceRelease, NotificationEvent, FALSE);
     HlFenceArmed = FALSE;
-    HlFenceDeadlocks = 0;
-    /* The fallback publishes through epoch, whose grace block is allocated here. */
-    return HlEpochStrategy.Initialize();
+    return STATUS_SUCCESS;
 }
 
 static HL_STRATEGY_UNINITIALIZE HlFenceUninitialize;
 
 _Use_decl_annotations_ static VOID HlFenceUninitialize(VOID)
 {
-    HlEpochStrategy.Uninitialize();
 }
 
 static HL_STRATEGY_MODULE_ATTACH HlFenceModuleAttach;

@@ -12,10 +12,10 @@
  * a reader is between R3 and R5 with Old, and the free below is a
  * use-after-free. Only readers that are themselves DPCs queued before the
  * call are covered, and a receive DPC is the one kind of reader that never
- * needed covering in the common case. ndisemu's verifier (freed snapshots
- * are poisoned) and the
- * benchmark's violation count show it: with a sending protocol, `flushdpc`
- * reports violations where `epoch` reports none.
+ * needed covering in the common case. tests/hotlwf/test_grace.c shows it
+ * deterministically: with a raised PASSIVE reader inside its section,
+ * SET_CONFIG completes and the reader's snapshot is already back in the
+ * pool, where `epoch` keeps both waiting until the reader lowers IRQL.
  */
 #include "strategy.h"
 
