@@ -157,33 +157,42 @@ VOID NTAPI KeInitializeThreadedDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutin
     init_dpc(Dpc, DeferredRoutine, DeferredContext, 24 /* ThreadedDpcObject */);
 }
 
+/*
+ * Importance and Number may legally be changed while the DPC sits in a queue
+ * or is being inserted from another CPU: the WDK documents that such a call
+ * has no effect on the queued instance, only on the next insertion, and
+ * allows it at any IRQL. So the setters race the read in insert() by design;
+ * both sides use relaxed atomics (a 16/8-bit store is atomic on the hardware
+ * Windows runs on, and insert() needs either value, never a torn one).
+ */
 VOID NTAPI KeSetImportanceDpc(PRKDPC Dpc, KDPC_IMPORTANCE Importance)
 {
-    Dpc->Importance = (UCHAR)Importance;
+    __atomic_store_n(&Dpc->Importance, (UCHAR)Importance, __ATOMIC_RELAXED);
 }
 
 VOID NTAPI KeSetTargetProcessorDpc(PRKDPC Dpc, CCHAR Number)
 {
     if ((unsigned char)Number >= emu_cpu_count())
         KeBugCheckEx(0x5C /* INVALID_PROCESSOR */, (ULONG_PTR)Dpc, (ULONG_PTR)(UCHAR)Number, 0, 0);
-    Dpc->Number = (USHORT)((UCHAR)Number + 1);
+    __atomic_store_n(&Dpc->Number, (USHORT)((UCHAR)Number + 1), __ATOMIC_RELAXED);
 }
 
 NTSTATUS NTAPI KeSetTargetProcessorDpcEx(PKDPC Dpc, PPROCESSOR_NUMBER ProcNumber)
 {
     if (ProcNumber->Group != 0 || ProcNumber->Number >= emu_cpu_count())
         return STATUS_INVALID_PARAMETER;
-    Dpc->Number = (USHORT)(ProcNumber->Number + 1);
+    __atomic_store_n(&Dpc->Number, (USHORT)(ProcNumber->Number + 1), __ATOMIC_RELAXED);
     return STATUS_SUCCESS;
 }
 
 static BOOLEAN insert(PRKDPC Dpc, PVOID a1, PVOID a2, bool at_tail)
 {
     struct dpc_queue *q;
-    unsigned k;
+    unsigned k, target;
     if (g_nq == 0)
         emu_kernel_init(2);
-    k = Dpc->Number ? (unsigned)Dpc->Number - 1u : KeGetCurrentProcessorNumberEx(NULL);
+    target = __atomic_load_n(&Dpc->Number, __ATOMIC_RELAXED);
+    k = target ? target - 1u : KeGetCurrentProcessorNumberEx(NULL);
     q = &g_q[k % g_nq];
     pthread_mutex_lock(&q->lock);
     {
@@ -217,7 +226,8 @@ static BOOLEAN insert(PRKDPC Dpc, PVOID a1, PVOID a2, bool at_tail)
  */
 BOOLEAN NTAPI KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2)
 {
-    return insert(Dpc, SystemArgument1, SystemArgument2, Dpc->Importance != HighImportance);
+    return insert(Dpc, SystemArgument1, SystemArgument2,
+                  __atomic_load_n(&Dpc->Importance, __ATOMIC_RELAXED) != HighImportance);
 }
 
 BOOLEAN NTAPI KeRemoveQueuedDpc(PRKDPC Dpc)

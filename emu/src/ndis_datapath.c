@@ -61,17 +61,34 @@ static PNET_BUFFER_LIST verified_chain(PNET_BUFFER_LIST chain, struct emu_party 
  * The verifier counts a callback as in flight from before the NBLs become the
  * module's (the ownership transfer) until after the call returns: a pause
  * completing in between must not see NBLs held outside any callback.
+ *
+ * The bookkeeping after the call outlives what makes the module detachable:
+ * once the callee has passed the NBLs on (a return to the miniport, say), the
+ * miniport's pause can complete, the stack can be Paused and the module
+ * detached while this thread still has inflight_end() ahead of it. dp_refs
+ * is what keeps ndisemu's module object alive until then: it is taken before
+ * the first verifier access and dropped as the very last one, with release
+ * order, so every access of this call happens before the detacher's acquire
+ * load sees zero and frees. Without the verifier nothing after the callback
+ * touches the module (call_module_exit only pops this thread's context), so
+ * no reference is needed and the datapath stays free of interlocked ops.
  */
 static void inflight_begin(struct emu_party *to, bool verify)
 {
-    if (verify && to->kind == EMU_PARTY_MODULE)
-        emu_verify_callback_enter((struct emu_module *)to);
+    if (verify && to->kind == EMU_PARTY_MODULE) {
+        struct emu_module *m = (struct emu_module *)to;
+        atomic_fetch_add_explicit(&m->dp_refs, 1, memory_order_relaxed);
+        emu_verify_callback_enter(m);
+    }
 }
 
 static void inflight_end(struct emu_party *to, bool verify)
 {
-    if (verify && to->kind == EMU_PARTY_MODULE)
-        emu_verify_callback_exit((struct emu_module *)to);
+    if (verify && to->kind == EMU_PARTY_MODULE) {
+        struct emu_module *m = (struct emu_module *)to;
+        emu_verify_callback_exit(m);
+        atomic_fetch_sub_explicit(&m->dp_refs, 1, memory_order_release);
+    }
 }
 
 static void call_module_enter(struct emu_module *m, struct emu_callctx *c, const char *cb)

@@ -87,6 +87,15 @@ struct emu_module {
     _Atomic long begins;         /* callbacks ever entered: detects overlap with a check */
     _Atomic bool check_pending;  /* pause completed while callbacks were in flight */
     /*
+     * NDIS's own references on this object from datapath calls that touch it
+     * after the driver's callback returns (the verifier's enter/exit
+     * bookkeeping). The decrement in inflight_end() is the last access such a
+     * call makes to the module; emu_stack_detach_locked() waits for zero
+     * before it frees. Taken only while the verifier is on, so the datapath
+     * has no interlocked op of its own when it is off.
+     */
+    _Atomic long dp_refs;
+    /*
      * Gates for the call-while-paused rule (see emu_verify_originate).
      * orig_open: the module may send / indicate NBLs of its own; opened when
      *   FilterRestart is called, closed just before FilterPause is called:
@@ -135,7 +144,6 @@ NDIS_STATUS emu_stack_restart_locked(struct emu_adapter *ad);
 NDIS_STATUS emu_stack_attach_locked(struct emu_adapter *ad, unsigned slot);
 void emu_stack_detach_locked(struct emu_adapter *ad, unsigned slot);
 void emu_stack_parse_into(struct emu_adapter *ad);
-
 
 /* ndis_datapath.c */
 struct emu_module *emu_module_from_handle(NDIS_HANDLE h, const char *api);

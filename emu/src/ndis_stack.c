@@ -21,6 +21,7 @@
  */
 #include "ndis_internal.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -420,6 +421,19 @@ void emu_stack_detach_locked(struct emu_adapter *ad, unsigned slot)
     emu_callctx_push(&c, m->name, "FilterDetach", m);
     m->drv->chars.DetachHandler(m->ctx);
     emu_callctx_pop(&c);
+    /*
+     * The stack is Paused, so no new datapath call can reach m, but one that
+     * already passed its NBLs on may still be finishing ndisemu's
+     * bookkeeping in m (see inflight_begin in ndis_datapath.c). Those tails
+     * are a few instructions long and never block, so yielding until they
+     * are gone is enough; a condition variable would need the waker to touch
+     * m after its last decrement, which is exactly the use-after-free this
+     * prevents. The wait is under the Detach watch: a call that never ends
+     * is named by the watchdog instead of hanging silently.
+     */
+    emu_watch_note(&w, "ndisemu: datapath calls in flight");
+    while (atomic_load_explicit(&m->dp_refs, memory_order_acquire) != 0)
+        sched_yield();
     emu_watch_end(&w);
     atomic_store(&m->state, EMU_MS_DETACHED);
     if (emu_ndis_verifying())
