@@ -58,7 +58,13 @@ int main(int argc, char **argv)
     pthread_create(&tx, NULL, traffic, (void *)1);
     uint64_t end = emu_now_ns() + secs * 1000000000ull;
     unsigned rounds = 0;
-    while (emu_now_ns() < end) {
+    /* Keep churning past the deadline (up to 10 s more) until traffic has
+       crossed both ways: on a loaded host the senders may see the stack
+       Running only rarely, and a run that moved nothing tests nothing. */
+    uint64_t cap = end + 10000000000ull;
+    while (emu_now_ns() < end ||
+           (emu_now_ns() < cap && (atomic_load(&h->returned_to_miniport) == 0 ||
+                                   atomic_load(&h->completed_to_protocol) == 0))) {
         CHECK(emu_adapter_pause(h->ad) == NDIS_STATUS_SUCCESS);
         CHECK(emu_adapter_restart(h->ad) == NDIS_STATUS_SUCCESS);
         CHECK(NdisFRestartFilter(atomic_load(&h->ad->slots[1])) == NDIS_STATUS_SUCCESS);
