@@ -22,6 +22,12 @@ struct bench_params {
     double seconds;
     unsigned reconfig_rate; /* SET_CONFIGs per second during the run; 0: none */
     unsigned watchdog_ms;
+    /*
+     * Off for timing (DESIGN.md, "Measuring"): the NBL-ownership bookkeeping
+     * costs more than the difference between strategies. The correctness
+     * checks that remain do not need it: loss is read from the hosts'
+     * counters, deadlocks from the watchdog, which runs either way.
+     */
     bool verifier;
 };
 
@@ -37,6 +43,7 @@ struct bench_variant {
     const char *stack;    /* adapter.h spec; NULL: hotlwf once */
     unsigned watchdog_ms; /* 0: the run's; otherwise at most this */
     bool expect_deadlock; /* the run exists to show ndisemu detecting it */
+    bool verifier;        /* forced on: the row prices the emulator's own bookkeeping */
 };
 /* The variant named name (a plain strategy if none is listed). */
 struct bench_variant bench_variant(const char *name);
@@ -48,6 +55,16 @@ struct bench_run {
     uint64_t rx_originated, rx_delivered, rx_dropped_by_filter, rx_not_originated;
     uint64_t tx_sent, tx_reached, tx_dropped_by_filter, tx_refused_paused;
     uint64_t reconfigs, reconfig_failed;
+    /*
+     * Packets the hosts moved end to end (rx_delivered + tx_reached) minus
+     * packets the driver saw and passed (GET_STATS, cumulative across
+     * detach/attach), both read with every stack paused so neither moves:
+     * what crossed the stack without the filter (rereg on an optional filter).
+     */
+    int64_t bypassed;
+    /* rx_not_originated + tx_refused_paused when the storm ended: traffic a paused stack refused.
+     */
+    uint64_t refused_paused;
     double reconfig_p50_us, reconfig_p99_us, grace_p50_us;
     double max_stall_us;   /* longest gap with no packet delivered while traffic ran */
     uint64_t peak_pending; /* snapshots alive at once, from the driver's pool, peak */

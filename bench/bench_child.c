@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adapter.h"
 #include "bench.h"
 #include "device.h"
 #include "hotlwf/config.h"
@@ -39,15 +40,18 @@ struct storm {
 
 static const struct bench_variant variants[] = {
     /* A monitoring filter's two modules on one stack: the rendezvous can never complete. */
-    {"fence", "fence", "hotlwf,hotlwf", 2000, true},
+    {"fence", "fence", "hotlwf,hotlwf", 2000, true, false},
     /* While unregistered, an optional filter is bypassed and a mandatory one blackholes. */
-    {"rereg-optional", "rereg", "hotlwf:optional", 0, false},
-    {"rereg-mandatory", "rereg", "hotlwf:mandatory", 0, false},
+    {"rereg-optional", "rereg", "hotlwf:optional", 0, false, false},
+    {"rereg-mandatory", "rereg", "hotlwf:mandatory", 0, false, false},
+    /* epoch again with the verifier on: what ndisemu's bookkeeping costs, beside the rows without
+       it. */
+    {"epoch+verifier", "epoch", NULL, 0, false, true},
 };
 
 struct bench_variant bench_variant(const char *name)
 {
-    struct bench_variant v = {name, name, NULL, 0, false};
+    struct bench_variant v = {name, name, NULL, 0, false, false};
     size_t i;
 
     for (i = 0; i < sizeof(variants) / sizeof(*variants); i++)
@@ -184,6 +188,76 @@ static uint64_t delivered(struct emu_session *s, uint64_t *pool_count, struct em
     return sum;
 }
 
+/* Sum over the driver's adapters of what it saw and passed; false if GET_STATS failed. */
+static bool driver_passed(uint64_t *passed)
+{
+    struct hl_stats_header h;
+    uint8_t *buf;
+    ULONG info = 0;
+    NTSTATUS st = emu_device_ioctl(NULL, HL_IOCTL_GET_STATS, NULL, 0, &h, sizeof(h), &info);
+    const struct hl_stats_adapter *a;
+    uint32_t i;
+
+    if (st != (NTSTATUS)HL_STATUS_BUFFER_OVERFLOW && st != (NTSTATUS)HL_STATUS_SUCCESS)
+        return false;
+    buf = malloc(h.size_needed);
+    if (buf == NULL)
+        return false;
+    /* The stacks are paused: nothing attaches or detaches, so the size cannot change. */
+    if (emu_device_ioctl(NULL, HL_IOCTL_GET_STATS, NULL, 0, buf, h.size_needed, &info) !=
+        (NTSTATUS)HL_STATUS_SUCCESS) {
+        free(buf);
+        return false;
+    }
+    memcpy(&h, buf, sizeof(h));
+    a = (const void *)(buf + sizeof(h) + (size_t)h.rule_count * sizeof(struct hl_stats_rule));
+    *passed = 0;
+    for (i = 0; i < h.adapter_count; i++)
+        *passed += a[i].rx_seen - a[i].rx_dropped + a[i].tx_seen - a[i].tx_dropped;
+    free(buf);
+    return true;
+}
+
+/*
+ * bypassed and refused_paused (bench.h). Pausing every stack brings every
+ * NBL back to its source, so the hosts' moved counts and the driver's
+ * passed counts are final and compared at one instant; the stacks are then
+ * restarted for emu_session_stop's documented order. The sends the hosts
+ * had refused while this held the stacks paused are the bench's doing, not
+ * the strategy's: *bench_refused (set to 0 by the caller) returns them.
+ */
+static void measure_bypass(struct emu_session *s, struct bench_run *out, uint64_t *bench_refused)
+{
+    uint64_t moved = 0, passed = 0;
+    unsigned i, n = emu_adapter_count();
+
+    for (i = 0; i < emu_session_adapter_count(s); i++) {
+        struct emu_host_figures f;
+
+        emu_session_figures(s, i, &f);
+        out->refused_paused += f.v[EMU_RX_NOT_ORIGINATED] + f.v[EMU_TX_REFUSED_PAUSED];
+        *bench_refused -= f.v[EMU_TX_REFUSED_PAUSED];
+    }
+    for (i = 0; i < n; i++)
+        emu_adapter_pause(emu_adapter_get(i));
+    for (i = 0; i < emu_session_adapter_count(s); i++) {
+        struct emu_host_figures f;
+
+        emu_session_figures(s, i, &f);
+        moved += f.v[EMU_RX_DELIVERED] + f.v[EMU_TX_REACHED_MINIPORT];
+    }
+    if (driver_passed(&passed))
+        out->bypassed = (int64_t)(moved - passed);
+    for (i = 0; i < n; i++)
+        emu_adapter_restart(emu_adapter_get(i));
+    for (i = 0; i < emu_session_adapter_count(s); i++) {
+        struct emu_host_figures f;
+
+        emu_session_figures(s, i, &f);
+        *bench_refused += f.v[EMU_TX_REFUSED_PAUSED];
+    }
+}
+
 /* Copies the JSON string value that follows key in obj (escapes kept as they are). */
 static void json_field(const char *obj, const char *key, char *out, size_t outlen)
 {
@@ -285,7 +359,7 @@ int bench_child_run(const struct bench_params *p, const char *strategy, struct b
     pthread_t storm_tid;
     char param[128];
     struct emu_driver *d;
-    uint64_t start, end, last_progress, last_count, base_pool = 0, pool = 0;
+    uint64_t start, end, last_progress, last_count, base_pool = 0, pool = 0, bench_refused = 0;
     unsigned i;
     struct bench_variant v = bench_variant(strategy);
     static struct deadlock_ctx dc;
@@ -303,7 +377,8 @@ int bench_child_run(const struct bench_params *p, const char *strategy, struct b
     c.traffic = p->traffic;
     c.batch = p->batch;
     c.seconds = p->seconds;
-    c.verifier = p->verifier;
+    c.verifier = p->verifier || v.verifier;
+    c.recycle = true;
     c.watchdog_ms = p->watchdog_ms;
     if (v.watchdog_ms && (c.watchdog_ms == 0 || c.watchdog_ms > v.watchdog_ms))
         c.watchdog_ms = v.watchdog_ms;
@@ -382,6 +457,7 @@ int bench_child_run(const struct bench_params *p, const char *strategy, struct b
         pthread_join(storm_tid, NULL);
     }
     out->seconds = (double)(now_ns() - start) / 1e9;
+    measure_bypass(s, out, &bench_refused);
     emu_session_stop(s);
 
     for (i = 0; i < emu_session_adapter_count(s); i++) {
@@ -397,6 +473,9 @@ int bench_child_run(const struct bench_params *p, const char *strategy, struct b
         out->tx_dropped_by_filter += f.v[EMU_TX_DROPPED_BY_FILTER];
         out->tx_refused_paused += f.v[EMU_TX_REFUSED_PAUSED];
     }
+    /* A refused send counts as sent and not reached: neither is the strategy's loss. */
+    out->tx_sent -= bench_refused;
+    out->tx_refused_paused -= bench_refused;
     qsort(st.lat_ns, st.n, sizeof(*st.lat_ns), cmp_u64);
     qsort(st.grace_ns, st.n, sizeof(*st.grace_ns), cmp_u64);
     out->reconfigs = st.n;

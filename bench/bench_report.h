@@ -11,6 +11,8 @@ struct bench_summary {
     double pps, pps_ratio, overhead_ns_per_batch;
     uint64_t lost, dropped_dummy, blackholed, reconfigs;
     double lost_per_reconfig, dropped_per_reconfig, blackholed_per_reconfig;
+    int64_t bypassed; /* bench_run.bypassed summed over the runs */
+    double bypassed_per_reconfig;
     double max_stall_us, stall_ratio;
     double reconfig_p50_us, reconfig_p99_us, grace_p50_us;
     uint64_t peak_pending, violations;

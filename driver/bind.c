@@ -145,14 +145,61 @@ FreeModule:
     return Status;
 }
 
+_Use_decl_annotations_ LONG64 HlModuleSum(PHL_MODULE Module, SIZE_T FieldOffset)
+{
+    LONG64 Sum = 0;
+    ULONG Cpu;
+
+    for (Cpu = 0; Cpu < Module->CpuCount; Cpu++)
+        Sum += ReadNoFence64((LONG64 *)((PUCHAR)HlModuleCpu(Module, Cpu) + FieldOffset));
+    return Sum;
+}
+
+/* The module's slot in HlGlobal.Retained, taken if its adapter has none yet. Lock held. */
+_Requires_lock_held_(HlGlobal.ModuleListLock) _IRQL_requires_(DISPATCH_LEVEL) static PHL_RETAINED
+    HlRetainedSlot(_In_ PHL_MODULE Module)
+{
+    PHL_RETAINED Slot;
+    ULONG i;
+
+    for (i = 0; i < HlGlobal.RetainedCount; i++)
+        if (HlGlobal.Retained[i].AdapterId.ifindex == Module->AdapterId.ifindex)
+            return &HlGlobal.Retained[i];
+    if (HlGlobal.RetainedCount == HL_MAX_RETAINED)
+        return NULL;
+    Slot = &HlGlobal.Retained[HlGlobal.RetainedCount++];
+    RtlZeroMemory(Slot, sizeof(*Slot));
+    Slot->AdapterId = Module->AdapterId;
+    return Slot;
+}
+
 _Use_decl_annotations_ static VOID HlFilterDetach(NDIS_HANDLE FilterModuleContext)
 {
     PHL_MODULE Module = FilterModuleContext;
+    PHL_RETAINED Slot;
     KIRQL OldIrql;
 
-    /* Detach follows a completed pause: no datapath call is in flight on this module. */
+    /*
+     * Detach follows a completed pause: no datapath call is in flight on
+     * this module, so its per-CPU counters are final and plain reads of them
+     * are exact. They are folded into the adapter's retained total in the
+     * same hold of the list lock that unlinks the module, and GET_STATS sums
+     * the list and the retained totals in one hold of that lock: it sees the
+     * module's packets either in the module or in the total, never in both
+     * and never in neither. The list lock, not ConfigMutex: rereg detaches
+     * while its SET_CONFIG holds the mutex, waiting for this very callback.
+     */
     KeAcquireSpinLock(&HlGlobal.ModuleListLock, &OldIrql);
     RemoveEntryList(&Module->Link);
+    Slot = HlRetainedSlot(Module);
+    if (Slot != NULL) {
+        Slot->RxSeen += (ULONG64)HlModuleSum(Module, FIELD_OFFSET(HL_MODULE_CPU, RxSeen));
+        Slot->RxDropped += (ULONG64)HlModuleSum(Module, FIELD_OFFSET(HL_MODULE_CPU, RxDropped));
+        Slot->TxSeen += (ULONG64)HlModuleSum(Module, FIELD_OFFSET(HL_MODULE_CPU, TxSeen));
+        Slot->TxDropped += (ULONG64)HlModuleSum(Module, FIELD_OFFSET(HL_MODULE_CPU, TxDropped));
+    } else {
+        HlGlobal.RetainedLost++;
+    }
     KeReleaseSpinLock(&HlGlobal.ModuleListLock, OldIrql);
 
     HlStrategy->ModuleDetach(Module);

@@ -73,6 +73,22 @@ _IRQL_requires_(DISPATCH_LEVEL) FORCEINLINE VOID
     WriteNoFence64(Counter, ReadNoFence64(Counter) + (LONG64)Value);
 }
 
+/*
+ * What detached modules had counted, per adapter (keyed by ifindex), so that
+ * GET_STATS is cumulative across detach/attach (rereg detaches every module
+ * on each reconfiguration). Under HlGlobal.ModuleListLock, like the list:
+ * see HlFilterDetach for why every packet is counted exactly once.
+ */
+#define HL_MAX_RETAINED 64u
+
+typedef struct _HL_RETAINED {
+    struct hl_adapter_id AdapterId;
+    ULONG64 RxSeen;
+    ULONG64 RxDropped;
+    ULONG64 TxSeen;
+    ULONG64 TxDropped;
+} HL_RETAINED, *PHL_RETAINED;
+
 typedef struct _HL_GLOBALS {
     PDRIVER_OBJECT DriverObject;
     NDIS_HANDLE FilterDriverHandle;
@@ -88,9 +104,12 @@ typedef struct _HL_GLOBALS {
     ULONG CpuCount; /* active processors at DriverEntry: snapshot counters and module slices */
     struct hl_alloc Alloc;
 
-    /* bind.c: attached modules, for GET_STATS. */
+    /* bind.c: attached modules, and what detached ones counted, for GET_STATS. */
     KSPIN_LOCK ModuleListLock;
     LIST_ENTRY ModuleList;
+    ULONG RetainedCount;
+    ULONG64 RetainedLost; /* detaches whose counters found no free slot (more adapters than fit) */
+    HL_RETAINED Retained[HL_MAX_RETAINED];
 } HL_GLOBALS;
 
 extern HL_GLOBALS HlGlobal;
@@ -110,6 +129,10 @@ _IRQL_requires_(PASSIVE_LEVEL) VOID HlBindUnload(VOID);
  */
 _IRQL_requires_(PASSIVE_LEVEL) NDIS_STATUS HlBindRegister(VOID);
 _IRQL_requires_(PASSIVE_LEVEL) VOID HlBindDeregister(VOID);
+
+/* Sum of one counter (a FIELD_OFFSET in HL_MODULE_CPU) over the module's CPUs. */
+_IRQL_requires_max_(DISPATCH_LEVEL) LONG64
+    HlModuleSum(_In_ PHL_MODULE Module, _In_ SIZE_T FieldOffset);
 
 /* device.c */
 _IRQL_requires_(PASSIVE_LEVEL) NTSTATUS HlDeviceDriverEntry(VOID);

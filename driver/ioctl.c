@@ -97,17 +97,6 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
     return Status;
 }
 
-_IRQL_requires_max_(DISPATCH_LEVEL) static LONG64
-    HlSumCpus(_In_ PHL_MODULE Module, _In_ SIZE_T FieldOffset)
-{
-    LONG64 Sum = 0;
-    ULONG Cpu;
-
-    for (Cpu = 0; Cpu < Module->CpuCount; Cpu++)
-        Sum += ReadNoFence64((LONG64 *)((PUCHAR)HlModuleCpu(Module, Cpu) + FieldOffset));
-    return Sum;
-}
-
 _IRQL_requires_max_(DISPATCH_LEVEL) static VOID
     HlIoctlFillAdapter(_Out_ struct hl_stats_adapter *Out, _In_ PHL_MODULE Module)
 {
@@ -118,10 +107,55 @@ _IRQL_requires_max_(DISPATCH_LEVEL) static VOID
     RtlCopyMemory(Out->mac, Module->AdapterId.mac, sizeof(Out->mac));
     for (i = 0; i + 1 < sizeof(Out->name) && Module->AdapterId.name[i] != '\0'; i++)
         Out->name[i] = Module->AdapterId.name[i];
-    Out->rx_seen = (uint64_t)HlSumCpus(Module, FIELD_OFFSET(HL_MODULE_CPU, RxSeen));
-    Out->rx_dropped = (uint64_t)HlSumCpus(Module, FIELD_OFFSET(HL_MODULE_CPU, RxDropped));
-    Out->tx_seen = (uint64_t)HlSumCpus(Module, FIELD_OFFSET(HL_MODULE_CPU, TxSeen));
-    Out->tx_dropped = (uint64_t)HlSumCpus(Module, FIELD_OFFSET(HL_MODULE_CPU, TxDropped));
+    Out->rx_seen = (uint64_t)HlModuleSum(Module, FIELD_OFFSET(HL_MODULE_CPU, RxSeen));
+    Out->rx_dropped = (uint64_t)HlModuleSum(Module, FIELD_OFFSET(HL_MODULE_CPU, RxDropped));
+    Out->tx_seen = (uint64_t)HlModuleSum(Module, FIELD_OFFSET(HL_MODULE_CPU, TxSeen));
+    Out->tx_dropped = (uint64_t)HlModuleSum(Module, FIELD_OFFSET(HL_MODULE_CPU, TxDropped));
+}
+
+/* Is there an attached module on this retained total's adapter? List lock held. */
+_Requires_lock_held_(HlGlobal.ModuleListLock) _IRQL_requires_(DISPATCH_LEVEL) static BOOLEAN
+    HlIoctlAdapterAttached(_In_ const HL_RETAINED *Retained)
+{
+    PLIST_ENTRY Entry;
+
+    for (Entry = HlGlobal.ModuleList.Flink; Entry != &HlGlobal.ModuleList; Entry = Entry->Flink)
+        if (CONTAINING_RECORD(Entry, HL_MODULE, Link)->AdapterId.ifindex ==
+            Retained->AdapterId.ifindex)
+            return TRUE;
+    return FALSE;
+}
+
+/*
+ * Adds what detached modules counted to the adapter's entry among the first
+ * Filled ones (the first module of that adapter, when a stack has two), or
+ * fills a new entry for an adapter that has no module attached right now.
+ * Returns the entries now filled. List lock held.
+ */
+_Requires_lock_held_(HlGlobal.ModuleListLock) _IRQL_requires_(DISPATCH_LEVEL) static ULONG
+    HlIoctlAddRetained(_Inout_ struct hl_stats_adapter *Out, _In_ ULONG Filled,
+                       _In_ const HL_RETAINED *Retained)
+{
+    struct hl_stats_adapter *Entry = NULL;
+    SIZE_T i;
+    ULONG k;
+
+    for (k = 0; k < Filled && Entry == NULL; k++)
+        if (Out[k].ifindex == Retained->AdapterId.ifindex)
+            Entry = &Out[k];
+    if (Entry == NULL) {
+        Entry = &Out[Filled++];
+        RtlZeroMemory(Entry, sizeof(*Entry));
+        Entry->ifindex = Retained->AdapterId.ifindex;
+        RtlCopyMemory(Entry->mac, Retained->AdapterId.mac, sizeof(Entry->mac));
+        for (i = 0; i + 1 < sizeof(Entry->name) && Retained->AdapterId.name[i] != '\0'; i++)
+            Entry->name[i] = Retained->AdapterId.name[i];
+    }
+    Entry->rx_seen += Retained->RxSeen;
+    Entry->rx_dropped += Retained->RxDropped;
+    Entry->tx_seen += Retained->TxSeen;
+    Entry->tx_dropped += Retained->TxDropped;
+    return Filled;
 }
 
 _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
@@ -147,11 +181,17 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
     /*
      * Modules attach and detach under the list lock, not under ConfigMutex
      * (a strategy may hold ConfigMutex while waiting for NDIS to detach
-     * them): count and copy in one hold of the lock.
+     * them): count and copy in one hold of the lock. Detach folds a module's
+     * counters into HlGlobal.Retained under the same lock (bind.c), so the
+     * answer is cumulative per adapter across detach/attach, and an adapter
+     * whose module is detached right now is still listed, with its totals.
      */
     KeAcquireSpinLock(&HlGlobal.ModuleListLock, &OldIrql);
     for (Entry = HlGlobal.ModuleList.Flink; Entry != &HlGlobal.ModuleList; Entry = Entry->Flink)
         Adapters++;
+    for (i = 0; i < HlGlobal.RetainedCount; i++)
+        if (!HlIoctlAdapterAttached(&HlGlobal.Retained[i]))
+            Adapters++;
 
     Needed = sizeof(Header) + (ULONG64)Rules * sizeof(struct hl_stats_rule) +
              (ULONG64)Adapters * sizeof(struct hl_stats_adapter);
@@ -172,8 +212,12 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
             (struct hl_stats_adapter *)(Buffer + sizeof(Header) +
                                         (SIZE_T)Rules * sizeof(struct hl_stats_rule));
 
+        ULONG Filled = 0;
+
         for (Entry = HlGlobal.ModuleList.Flink; Entry != &HlGlobal.ModuleList; Entry = Entry->Flink)
-            HlIoctlFillAdapter(AdapterOut++, CONTAINING_RECORD(Entry, HL_MODULE, Link));
+            HlIoctlFillAdapter(&AdapterOut[Filled++], CONTAINING_RECORD(Entry, HL_MODULE, Link));
+        for (i = 0; i < HlGlobal.RetainedCount; i++)
+            Filled = HlIoctlAddRetained(AdapterOut, Filled, &HlGlobal.Retained[i]);
     }
     KeReleaseSpinLock(&HlGlobal.ModuleListLock, OldIrql);
 
