@@ -30,6 +30,10 @@ struct emu_session {
     struct emu_host *hosts[SESSION_MAX_ADAPTERS];
     char names[SESSION_MAX_ADAPTERS][24];
     struct emu_host_figures final[SESSION_MAX_ADAPTERS];
+    /* Set (release) once final[] holds every adapter's figures: the deadlock
+       handler reads figures from the watchdog thread while stop may be
+       running (and hung) on the controlling thread. */
+    atomic_bool have_final;
     unsigned nhosts;
     bool started, stopped, kernel_up, devsock_up;
     uint64_t start_ns, stop_ns;
@@ -329,6 +333,7 @@ void emu_session_stop(struct emu_session *s)
             emu_adapter_pause(emu_host_adapter(s->hosts[i]));
     for (unsigned i = 0; i < s->nhosts; i++)
         emu_host_figures(s->hosts[i], &s->final[i]);
+    atomic_store_explicit(&s->have_final, true, memory_order_release);
     if (s->devsock_up) {
         emu_devsock_stop();
         s->devsock_up = false;
@@ -388,7 +393,7 @@ void emu_session_figures(const struct emu_session *s, unsigned i, struct emu_hos
         memset(out, 0, sizeof(*out));
         return;
     }
-    if (s->stopped)
+    if (atomic_load_explicit(&s->have_final, memory_order_acquire))
         *out = s->final[i];
     else
         emu_host_figures(s->hosts[i], out);
