@@ -131,9 +131,11 @@ HlFilterAttach(NDIS_HANDLE NdisFilterHandle, NDIS_HANDLE FilterDriverContext,
     if (Status != NDIS_STATUS_SUCCESS)
         goto FreeModule;
 
-    Status = HlStrategy->ModuleAttach(Module);
-    if (Status != NDIS_STATUS_SUCCESS)
-        goto FreeModule;
+    if (HlStrategy->ModuleAttach != NULL) {
+        Status = HlStrategy->ModuleAttach(Module);
+        if (Status != NDIS_STATUS_SUCCESS)
+            goto FreeModule;
+    }
 
     KeAcquireSpinLock(&HlGlobal.ModuleListLock, &OldIrql);
     InsertTailList(&HlGlobal.ModuleList, &Module->Link);
@@ -202,7 +204,8 @@ _Use_decl_annotations_ static VOID HlFilterDetach(NDIS_HANDLE FilterModuleContex
     }
     KeReleaseSpinLock(&HlGlobal.ModuleListLock, OldIrql);
 
-    HlStrategy->ModuleDetach(Module);
+    if (HlStrategy->ModuleDetach != NULL)
+        HlStrategy->ModuleDetach(Module);
     HlModuleFree(Module);
 }
 

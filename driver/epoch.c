@@ -209,22 +209,6 @@ _Use_decl_annotations_ static VOID HlEpochPublish(struct hl_snapshot *NewSnapsho
     hl_snapshot_free(Old); /* W4 */
 }
 
-static HL_STRATEGY_MODULE_ATTACH HlEpochModuleAttach;
-
-_Use_decl_annotations_ static NDIS_STATUS HlEpochModuleAttach(PHL_MODULE Module)
-{
-    /* Slices start at generation 0, which is never published: the first batch refreshes. */
-    UNREFERENCED_PARAMETER(Module);
-    return NDIS_STATUS_SUCCESS;
-}
-
-static HL_STRATEGY_MODULE_DETACH HlEpochModuleDetach;
-
-_Use_decl_annotations_ static VOID HlEpochModuleDetach(PHL_MODULE Module)
-{
-    UNREFERENCED_PARAMETER(Module);
-}
-
 /*
  * Out of line on purpose: the disassembly test (tests/hotlwf) checks that
  * these two contain no LOCK-prefixed instruction and no XCHG.
@@ -270,12 +254,12 @@ _Use_decl_annotations_ DECLSPEC_NOINLINE VOID HlEpochReadLeave(PHL_MODULE Module
         KeLowerIrql(Context->OldIrql); /* R5 */
 }
 
+/* No per-module hooks: a module's slices start at generation 0, which is
+   never published, so its first batch refreshes them. */
 const HL_STRATEGY HlEpochStrategy = {
     .Name = L"epoch",
     .Initialize = HlEpochInitialize,
     .Uninitialize = HlEpochUninitialize,
-    .ModuleAttach = HlEpochModuleAttach,
-    .ModuleDetach = HlEpochModuleDetach,
     .ReadEnter = HlEpochReadEnter,
     .ReadLeave = HlEpochReadLeave,
     .Publish = HlEpochPublish,

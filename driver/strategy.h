@@ -67,8 +67,8 @@ typedef struct _HL_STRATEGY {
     PCWSTR Name; /* the value of the Strategy parameter that selects it */
     HL_STRATEGY_INITIALIZE *Initialize;
     HL_STRATEGY_UNINITIALIZE *Uninitialize;
-    HL_STRATEGY_MODULE_ATTACH *ModuleAttach;
-    HL_STRATEGY_MODULE_DETACH *ModuleDetach;
+    HL_STRATEGY_MODULE_ATTACH *ModuleAttach; /* optional: per-module state */
+    HL_STRATEGY_MODULE_DETACH *ModuleDetach; /* optional */
     HL_STRATEGY_READ_ENTER *ReadEnter;
     HL_STRATEGY_READ_LEAVE *ReadLeave;
     HL_STRATEGY_PUBLISH *Publish;

@@ -103,27 +103,10 @@ _Use_decl_annotations_ static VOID HlFenceUninitialize(VOID)
 {
 }
 
-static HL_STRATEGY_MODULE_ATTACH HlFenceModuleAttach;
-
-_Use_decl_annotations_ static NDIS_STATUS HlFenceModuleAttach(PHL_MODULE Module)
-{
-    UNREFERENCED_PARAMETER(Module);
-    return NDIS_STATUS_SUCCESS;
-}
-
-static HL_STRATEGY_MODULE_DETACH HlFenceModuleDetach;
-
-_Use_decl_annotations_ static VOID HlFenceModuleDetach(PHL_MODULE Module)
-{
-    UNREFERENCED_PARAMETER(Module);
-}
-
 const HL_STRATEGY HlFenceStrategy = {
     .Name = L"fence",
     .Initialize = HlFenceInitialize,
     .Uninitialize = HlFenceUninitialize,
-    .ModuleAttach = HlFenceModuleAttach,
-    .ModuleDetach = HlFenceModuleDetach,
     .ReadEnter = HlEpochReadEnter,
     .ReadLeave = HlEpochReadLeave,
     .Publish = HlFencePublish,

@@ -36,21 +36,6 @@ _Use_decl_annotations_ static VOID HlFlushDpcUninitialize(VOID)
 {
 }
 
-static HL_STRATEGY_MODULE_ATTACH HlFlushDpcModuleAttach;
-
-_Use_decl_annotations_ static NDIS_STATUS HlFlushDpcModuleAttach(PHL_MODULE Module)
-{
-    UNREFERENCED_PARAMETER(Module);
-    return NDIS_STATUS_SUCCESS;
-}
-
-static HL_STRATEGY_MODULE_DETACH HlFlushDpcModuleDetach;
-
-_Use_decl_annotations_ static VOID HlFlushDpcModuleDetach(PHL_MODULE Module)
-{
-    UNREFERENCED_PARAMETER(Module);
-}
-
 static HL_STRATEGY_PUBLISH HlFlushDpcPublish;
 
 _Use_decl_annotations_ static VOID HlFlushDpcPublish(struct hl_snapshot *NewSnapshot,
@@ -73,8 +58,6 @@ const HL_STRATEGY HlFlushDpcStrategy = {
     .Name = L"flushdpc",
     .Initialize = HlFlushDpcInitialize,
     .Uninitialize = HlFlushDpcUninitialize,
-    .ModuleAttach = HlFlushDpcModuleAttach,
-    .ModuleDetach = HlFlushDpcModuleDetach,
     .ReadEnter = HlEpochReadEnter,
     .ReadLeave = HlEpochReadLeave,
     .Publish = HlFlushDpcPublish,

@@ -99,27 +99,10 @@ _Use_decl_annotations_ static VOID HlReregUninitialize(VOID)
 {
 }
 
-static HL_STRATEGY_MODULE_ATTACH HlReregModuleAttach;
-
-_Use_decl_annotations_ static NDIS_STATUS HlReregModuleAttach(PHL_MODULE Module)
-{
-    UNREFERENCED_PARAMETER(Module);
-    return NDIS_STATUS_SUCCESS;
-}
-
-static HL_STRATEGY_MODULE_DETACH HlReregModuleDetach;
-
-_Use_decl_annotations_ static VOID HlReregModuleDetach(PHL_MODULE Module)
-{
-    UNREFERENCED_PARAMETER(Module);
-}
-
 const HL_STRATEGY HlReregStrategy = {
     .Name = L"rereg",
     .Initialize = HlReregInitialize,
     .Uninitialize = HlReregUninitialize,
-    .ModuleAttach = HlReregModuleAttach,
-    .ModuleDetach = HlReregModuleDetach,
     .ReadEnter = HlEpochReadEnter,
     .ReadLeave = HlEpochReadLeave,
     .Publish = HlReregPublish,

@@ -61,21 +61,6 @@ _Use_decl_annotations_ static NTSTATUS HlRundownInitialize(VOID)
     return STATUS_SUCCESS;
 }
 
-static HL_STRATEGY_MODULE_ATTACH HlRundownModuleAttach;
-
-_Use_decl_annotations_ static NDIS_STATUS HlRundownModuleAttach(PHL_MODULE Module)
-{
-    UNREFERENCED_PARAMETER(Module);
-    return NDIS_STATUS_SUCCESS;
-}
-
-static HL_STRATEGY_MODULE_DETACH HlRundownModuleDetach;
-
-_Use_decl_annotations_ static VOID HlRundownModuleDetach(PHL_MODULE Module)
-{
-    UNREFERENCED_PARAMETER(Module);
-}
-
 static HL_STRATEGY_READ_ENTER HlRundownReadEnter;
 
 _Use_decl_annotations_ static const struct hl_view *
@@ -155,8 +140,6 @@ const HL_STRATEGY HlRundownStrategy = {
     .Name = L"rundown",
     .Initialize = HlRundownInitialize,
     .Uninitialize = HlRundownUninitialize,
-    .ModuleAttach = HlRundownModuleAttach,
-    .ModuleDetach = HlRundownModuleDetach,
     .ReadEnter = HlRundownReadEnter,
     .ReadLeave = HlRundownReadLeave,
     .Publish = HlRundownPublish,

@@ -39,21 +39,6 @@ _Use_decl_annotations_ static VOID HlRwUninitialize(VOID)
     HlRwLock = NULL;
 }
 
-static HL_STRATEGY_MODULE_ATTACH HlRwModuleAttach;
-
-_Use_decl_annotations_ static NDIS_STATUS HlRwModuleAttach(PHL_MODULE Module)
-{
-    UNREFERENCED_PARAMETER(Module);
-    return NDIS_STATUS_SUCCESS;
-}
-
-static HL_STRATEGY_MODULE_DETACH HlRwModuleDetach;
-
-_Use_decl_annotations_ static VOID HlRwModuleDetach(PHL_MODULE Module)
-{
-    UNREFERENCED_PARAMETER(Module);
-}
-
 static HL_STRATEGY_READ_ENTER HlRwReadEnter;
 
 _Use_decl_annotations_ static const struct hl_view *
@@ -112,8 +97,6 @@ const HL_STRATEGY HlRwLockStrategy = {
     .Name = L"rwlock",
     .Initialize = HlRwInitialize,
     .Uninitialize = HlRwUninitialize,
-    .ModuleAttach = HlRwModuleAttach,
-    .ModuleDetach = HlRwModuleDetach,
     .ReadEnter = HlRwReadEnter,
     .ReadLeave = HlRwReadLeave,
     .Publish = HlRwPublish,
@@ -124,8 +107,6 @@ const HL_STRATEGY HlRwLockPacketStrategy = {
     .Name = L"rwlock-pkt",
     .Initialize = HlRwInitialize,
     .Uninitialize = HlRwUninitialize,
-    .ModuleAttach = HlRwModuleAttach,
-    .ModuleDetach = HlRwModuleDetach,
     .ReadEnter = HlRwReadEnter,
     .ReadLeave = HlRwReadLeave,
     .Publish = HlRwPublish,

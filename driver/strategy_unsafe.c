@@ -50,21 +50,6 @@ _Use_decl_annotations_ static VOID HlUnsafeUninitialize(VOID)
     }
 }
 
-static HL_STRATEGY_MODULE_ATTACH HlUnsafeModuleAttach;
-
-_Use_decl_annotations_ static NDIS_STATUS HlUnsafeModuleAttach(PHL_MODULE Module)
-{
-    UNREFERENCED_PARAMETER(Module);
-    return NDIS_STATUS_SUCCESS;
-}
-
-static HL_STRATEGY_MODULE_DETACH HlUnsafeModuleDetach;
-
-_Use_decl_annotations_ static VOID HlUnsafeModuleDetach(PHL_MODULE Module)
-{
-    UNREFERENCED_PARAMETER(Module);
-}
-
 static HL_STRATEGY_PUBLISH HlUnsafePublish;
 
 _Use_decl_annotations_ static VOID HlUnsafePublish(struct hl_snapshot *NewSnapshot,
@@ -87,8 +72,6 @@ const HL_STRATEGY HlUnsafeStrategy = {
     .Name = L"unsafe",
     .Initialize = HlUnsafeInitialize,
     .Uninitialize = HlUnsafeUninitialize,
-    .ModuleAttach = HlUnsafeModuleAttach,
-    .ModuleDetach = HlUnsafeModuleDetach,
     .ReadEnter = HlEpochReadEnter,
     .ReadLeave = HlEpochReadLeave,
     .Publish = HlUnsafePublish,
