@@ -88,15 +88,28 @@ static void run_child(const struct bench_params *p, const char *strategy, struct
         r->deadlock = true;
 }
 
-static void usage(void)
+static void usage(FILE *f, int status)
 {
-    fprintf(stderr,
+    fprintf(f,
             "usage: hotlwf-bench [--driver SO] [--traffic PCAP|gen] [--strategies a,b,...]\n"
             "                    [--cpus N] [--adapters N] [--batch N] [--rules N] [--rate R/s]\n"
             "                    [--seconds S] [--reps N] [--watchdog-ms MS] [--verifier]\n"
             "                    [--scale cpus|adapters|batch|rules|rate --values v1,v2,...]\n"
-            "                    [--json FILE] [--plot FILE.png] [--quick] [--check]\n");
-    exit(2);
+            "                    [--json FILE] [--plot FILE.png] [--quick] [--check]\n"
+            "\n"
+            "Runs every reconfiguration strategy of hotlwf.so on ndisemu (one forked child per\n"
+            "run, interleaved over --reps repetitions) under a storm of --rate SET_CONFIGs/s,\n"
+            "and prints a Markdown table of ratios to `unsafe` measured in the same run.\n"
+            "Defaults: --cpus 2 --adapters 1 --batch 32 --rules 8 --rate 1000 --seconds 2\n"
+            "--reps 3 --watchdog-ms 10000, verifier bookkeeping off (--verifier: on),\n"
+            "traffic from the bundled capture, every strategy.\n"
+            "  --scale X --values ...  one table per value of X (the cost curve)\n"
+            "  --json FILE             results as JSON (a `strategies` array)\n"
+            "  --plot FILE.png         throughput timeline per strategy (gnuplot)\n"
+            "  --quick                 the CI run: a subset, 2 x 1 s, under a minute\n"
+            "  --check                 exit 1 unless epoch lost nothing, kept its ratio,\n"
+            "                          and fence's deadlock was detected\n");
+    exit(status);
 }
 
 static unsigned split_list(char *s, const char **out, unsigned max)
@@ -126,16 +139,13 @@ static void set_scale(struct bench_params *p, const char *scale, unsigned v)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"driver", 1, 0, 'D'},      {"traffic", 1, 0, 'T'},
-        {"strategies", 1, 0, 'S'},  {"cpus", 1, 0, 'c'},
-        {"adapters", 1, 0, 'a'},    {"batch", 1, 0, 'b'},
-        {"rules", 1, 0, 'r'},       {"rate", 1, 0, 'w'},
-        {"seconds", 1, 0, 's'},     {"reps", 1, 0, 'n'},
-        {"watchdog-ms", 1, 0, 'W'}, {"verifier", 0, 0, 'V'},
-        {"scale", 1, 0, 'x'},       {"values", 1, 0, 'v'},
-        {"json", 1, 0, 'j'},        {"plot", 1, 0, 'p'},
-        {"quick", 0, 0, 'q'},       {"check", 0, 0, 'C'},
-        {"no-verifier", 0, 0, 'O'}, {0, 0, 0, 0},
+        {"driver", 1, 0, 'D'},      {"traffic", 1, 0, 'T'},     {"strategies", 1, 0, 'S'},
+        {"cpus", 1, 0, 'c'},        {"adapters", 1, 0, 'a'},    {"batch", 1, 0, 'b'},
+        {"rules", 1, 0, 'r'},       {"rate", 1, 0, 'w'},        {"seconds", 1, 0, 's'},
+        {"reps", 1, 0, 'n'},        {"watchdog-ms", 1, 0, 'W'}, {"verifier", 0, 0, 'V'},
+        {"scale", 1, 0, 'x'},       {"values", 1, 0, 'v'},      {"json", 1, 0, 'j'},
+        {"plot", 1, 0, 'p'},        {"quick", 0, 0, 'q'},       {"check", 0, 0, 'C'},
+        {"no-verifier", 0, 0, 'O'}, {"help", 0, 0, 'h'},        {0, 0, 0, 0},
     };
     struct bench_params p = {
         .traffic = HL_BENCH_DEFAULT_PCAP,
@@ -216,8 +226,11 @@ int main(int argc, char **argv)
         case 'C':
             check = true;
             break;
+        case 'h':
+            usage(stdout, 0);
+            break;
         default:
-            usage();
+            usage(stderr, 2);
         }
     }
     if (quick) {
@@ -238,7 +251,7 @@ int main(int argc, char **argv)
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
         if (n <= 0)
-            usage();
+            usage(stderr, 2);
         self[n] = '\0';
         snprintf(driver_buf, sizeof(driver_buf), "%s/../lib/hotlwf.so", dirname(self));
         p.driver = driver_buf;
@@ -255,7 +268,7 @@ int main(int argc, char **argv)
     }
     if (scale) {
         if (!values_arg || strstr("cpus adapters batch rules rate", scale) == NULL)
-            usage();
+            usage(stderr, 2);
         nvalues = split_list(values_arg, values_s, 16);
         for (k = 0; k < nvalues; k++)
             values[k] = (unsigned)atoi(values_s[k]);
@@ -264,7 +277,7 @@ int main(int argc, char **argv)
         values[0] = 0;
     }
     if (reps == 0 || reps > BENCH_MAX_REPS || p.seconds <= 0 || p.cpus == 0 || p.batch == 0)
-        usage();
+        usage(stderr, 2);
 
     points = calloc(nvalues, sizeof(*points));
     total = nvalues * reps * nstrat;
