@@ -219,7 +219,10 @@ static bool driver_passed(uint64_t *passed)
 }
 
 /*
- * bypassed and refused_paused (bench.h). Pausing every stack brings every
+ * bypassed and refused_paused (bench.h). Traffic stops first: pausing a
+ * stack under traffic makes each filter hand back what the miniport still
+ * indicates while it is Pausing (the contract), which is the bench's doing,
+ * not the strategy's, and would be counted as lost. Pausing every stack brings every
  * NBL back to its source, so the hosts' moved counts and the driver's
  * passed counts are final and compared at one instant; the stacks are then
  * restarted for emu_session_stop's documented order. The sends the hosts
@@ -231,6 +234,7 @@ static void measure_bypass(struct emu_session *s, struct bench_run *out, uint64_
     uint64_t moved = 0, passed = 0;
     unsigned i, n = emu_adapter_count();
 
+    emu_session_stop_traffic(s);
     for (i = 0; i < emu_session_adapter_count(s); i++) {
         struct emu_host_figures f;
 

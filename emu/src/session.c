@@ -309,6 +309,12 @@ void emu_session_run_for(struct emu_session *s, double seconds, volatile sig_ato
     }
 }
 
+void emu_session_stop_traffic(struct emu_session *s)
+{
+    for (unsigned i = 0; i < s->nhosts; i++)
+        emu_host_stop_traffic(s->hosts[i]);
+}
+
 void emu_session_stop(struct emu_session *s)
 {
     if (!s || s->stopped)
@@ -326,8 +332,7 @@ void emu_session_stop(struct emu_session *s)
     /* The documented order: traffic, then stacks (a paused stack has every
        NBL back at its source), then drivers, whose DriverUnload must
        deregister; the loader checks their pool, NDIS their NBLs. */
-    for (unsigned i = 0; i < s->nhosts; i++)
-        emu_host_stop_traffic(s->hosts[i]);
+    emu_session_stop_traffic(s);
     if (s->started)
         for (unsigned i = 0; i < s->nhosts; i++)
             emu_adapter_pause(emu_host_adapter(s->hosts[i]));

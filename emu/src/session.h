@@ -65,6 +65,10 @@ bool emu_session_start(struct emu_session *s, char *err, size_t errlen);
 void emu_session_run_for(struct emu_session *s, double seconds, volatile sig_atomic_t *interrupt,
                          void (*progress)(struct emu_session *s, double elapsed, void *ctx),
                          void *ctx);
+/* The hosts stop originating packets; stacks, drivers and devices stay up.
+   For a caller that must pause stacks without the pause itself turning
+   in-flight indications into drops (a Pausing filter returns them). */
+void emu_session_stop_traffic(struct emu_session *s);
 /* Stop traffic, pause stacks, unload drivers (leak checks), destroy adapters. */
 void emu_session_stop(struct emu_session *s);
 void emu_session_destroy(struct emu_session *s);
