@@ -124,10 +124,21 @@ static void report_text(struct emu_session *s)
         emu_violations_print(stdout, false);
 }
 
-static void report_json(struct emu_session *s)
+/*
+ * live: called from the watchdog thread while the controlling thread may be
+ * anywhere (hung, or still sampling): only what is safe to read concurrently
+ * goes out then (configuration fixed at create, the hosts' atomic counters,
+ * the findings); run time, churn count and timeline belong to the
+ * controlling thread and are left out, with "deadlock":true said instead.
+ */
+static void report_json(struct emu_session *s, bool live)
 {
-    printf("{\"cpus\":%u,\"seconds\":%.3f,\"adapters\":[", emu_session_cpus(s),
-           emu_session_elapsed(s));
+    printf("{\"cpus\":%u,", emu_session_cpus(s));
+    if (live)
+        printf("\"deadlock\":true,");
+    else
+        printf("\"seconds\":%.3f,", emu_session_elapsed(s));
+    printf("\"adapters\":[");
     for (unsigned i = 0; i < emu_session_adapter_count(s); i++) {
         struct emu_host_figures f;
         emu_session_figures(s, i, &f);
@@ -136,17 +147,21 @@ static void report_json(struct emu_session *s)
             printf(",\"%s\":%llu", emu_host_counter_name(c), (unsigned long long)f.v[c]);
         printf("}");
     }
-    printf("],\"churn_events\":%llu,\"timeline\":[",
-           (unsigned long long)emu_session_churn_events(s));
-    const struct emu_session_sample *t;
-    size_t n = emu_session_samples(s, &t);
-    for (size_t i = 0; i < n; i++)
-        printf("%s{\"t\":%.3f,\"rx_originated\":%llu,\"rx_delivered\":%llu,\"tx_completed\":%llu,"
-               "\"findings\":%zu}",
-               i ? "," : "", t[i].t, (unsigned long long)t[i].rx_originated,
-               (unsigned long long)t[i].rx_delivered, (unsigned long long)t[i].tx_completed,
-               t[i].findings);
-    printf("],\"violations\":");
+    printf("]");
+    if (!live) {
+        printf(",\"churn_events\":%llu,\"timeline\":[",
+               (unsigned long long)emu_session_churn_events(s));
+        const struct emu_session_sample *t;
+        size_t n = emu_session_samples(s, &t);
+        for (size_t i = 0; i < n; i++)
+            printf("%s{\"t\":%.3f,\"rx_originated\":%llu,\"rx_delivered\":%llu,"
+                   "\"tx_completed\":%llu,\"findings\":%zu}",
+                   i ? "," : "", t[i].t, (unsigned long long)t[i].rx_originated,
+                   (unsigned long long)t[i].rx_delivered, (unsigned long long)t[i].tx_completed,
+                   t[i].findings);
+        printf("]");
+    }
+    printf(",\"violations\":");
     fflush(stdout);
     emu_violations_print(stdout, true);
     printf("}\n");
@@ -170,7 +185,7 @@ static void on_deadlock(void *ctx)
 
     emu_ndis_report_leaks();
     if (dr->json)
-        report_json(dr->s);
+        report_json(dr->s, true);
     else
         emu_violations_print(stderr, false);
     fflush(stdout);
@@ -369,7 +384,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "\n");
     emu_session_stop(s);
     if (json)
-        report_json(s);
+        report_json(s, false);
     else if (!quiet)
         report_text(s);
     else if (emu_violation_count())
