@@ -44,7 +44,10 @@ struct bench_variant {
     unsigned watchdog_ms; /* 0: the run's; otherwise at most this */
     bool expect_deadlock; /* the run exists to show ndisemu detecting it */
     bool verifier;        /* forced on: the row prices the emulator's own bookkeeping */
+    bool reload;          /* each SET_CONFIG is followed by a driver reload (BENCH_RELOAD_MAX_HZ) */
 };
+/* A reload takes milliseconds: the reload row's storm runs at most this many a second. */
+#define BENCH_RELOAD_MAX_HZ 20u
 /* The variant named name (a plain strategy if none is listed). */
 struct bench_variant bench_variant(const char *name);
 

@@ -36,22 +36,29 @@ struct storm {
     uint64_t *lat_ns, *grace_ns;
     size_t n, cap;
     uint64_t failed;
+    struct emu_driver *reload; /* the driver to reload after each SET_CONFIG; NULL: none */
 };
 
 static const struct bench_variant variants[] = {
     /* A monitoring filter's two modules on one stack: the rendezvous can never complete. */
-    {"fence", "fence", "hotlwf,hotlwf", 2000, true, false},
+    {"fence", "fence", "hotlwf,hotlwf", 2000, true, false, false},
     /* While unregistered, an optional filter is bypassed and a mandatory one blackholes. */
-    {"rereg-optional", "rereg", "hotlwf:optional", 0, false, false},
-    {"rereg-mandatory", "rereg", "hotlwf:mandatory", 0, false, false},
+    {"rereg-optional", "rereg", "hotlwf:optional", 0, false, false, false},
+    {"rereg-mandatory", "rereg", "hotlwf:mandatory", 0, false, false, false},
+    /*
+     * Restart the driver, persisting its state: SET_CONFIG persists, then
+     * the storm reloads hotlwf (ndisemu's stand-in for sc stop / sc start);
+     * the outage is the whole detach, unload, load, attach cycle.
+     */
+    {"reload", "reload", NULL, 0, false, false, true},
     /* epoch again with the verifier on: what ndisemu's bookkeeping costs, beside the rows without
        it. */
-    {"epoch+verifier", "epoch", NULL, 0, false, true},
+    {"epoch+verifier", "epoch", NULL, 0, false, true, false},
 };
 
 struct bench_variant bench_variant(const char *name)
 {
-    struct bench_variant v = {name, name, NULL, 0, false, false};
+    struct bench_variant v = {name, name, NULL, 0, false, false, false};
     size_t i;
 
     for (i = 0; i < sizeof(variants) / sizeof(*variants); i++)
@@ -128,8 +135,13 @@ static void push(struct storm *st, uint64_t lat, uint64_t grace)
 static void *storm_thread(void *arg)
 {
     struct storm *st = arg;
-    uint64_t period = 1000000000ull / st->p->reconfig_rate, next = now_ns();
+    unsigned rate = st->p->reconfig_rate;
+    uint64_t period, next = now_ns();
     unsigned k = 0;
+
+    if (st->reload != NULL && rate > BENCH_RELOAD_MAX_HZ)
+        rate = BENCH_RELOAD_MAX_HZ;
+    period = 1000000000ull / rate;
 
     while (!atomic_load(&st->stop)) {
         struct hl_set_config_result res;
@@ -138,10 +150,24 @@ static void *storm_thread(void *arg)
         NTSTATUS status = emu_device_ioctl(NULL, HL_IOCTL_SET_CONFIG, st->blob[k],
                                            (ULONG)st->blob_len[k], &res, sizeof(res), &info);
 
-        if (status != STATUS_SUCCESS || info < sizeof(res) || res.status != HL_OK)
+        if (status != STATUS_SUCCESS || info < sizeof(res) || res.status != HL_OK) {
             st->failed++;
-        else
+        } else if (st->reload != NULL) {
+            /*
+             * The reconfiguration is over when the restarted driver is
+             * attached again: NDIS attaches a registered filter from a work
+             * item, hence the drain. This thread also sends every IOCTL, so
+             * none can reach the device while it is gone.
+             */
+            if (!NT_SUCCESS(emu_driver_reload(st->reload))) {
+                st->failed++;
+            } else {
+                emu_work_drain();
+                push(st, now_ns() - t0, res.grace_ns);
+            }
+        } else {
             push(st, now_ns() - t0, res.grace_ns);
+        }
         k ^= 1;
         /* Fixed schedule; a strategy slower than the rate just runs back to back. */
         next += period;
@@ -422,6 +448,13 @@ int bench_child_run(const struct bench_params *p, const char *strategy, struct b
     }
     last_count = delivered(s, &base_pool, d);
     atomic_init(&st.stop, 0);
+    st.reload = v.reload ? d : NULL;
+    if (v.reload && d == NULL) {
+        snprintf(err, errlen, "reload: cannot find the loaded driver");
+        emu_session_stop(s);
+        emu_session_destroy(s);
+        return -1;
+    }
     dc.start_ns = now_ns(); /* deadlock_after_ms counts from the first SET_CONFIG */
     if (p->reconfig_rate)
         pthread_create(&storm_tid, NULL, storm_thread, &st);

@@ -22,8 +22,8 @@
 #include "bench_report.h"
 
 static const char *const default_strategies[] = {
-    "unsafe", "epoch",          "rwlock",          "rwlock-pkt", "rundown",       "flushdpc",
-    "pause",  "rereg-optional", "rereg-mandatory", "fence",      "epoch+verifier"};
+    "unsafe", "epoch",          "rwlock",          "rwlock-pkt", "rundown", "flushdpc",
+    "pause",  "rereg-optional", "rereg-mandatory", "fence",      "reload",  "epoch+verifier"};
 
 /* One run in a child; a run that outlives its deadline is killed and reported as hung. */
 static void run_child(const struct bench_params *p, const char *strategy, struct bench_run *r)
@@ -102,7 +102,8 @@ static void usage(FILE *f, int status)
             "and prints a Markdown table of ratios to `unsafe` measured in the same run.\n"
             "Defaults: --cpus 2 --adapters 1 --batch 32 --rules 8 --rate 1000 --seconds 2\n"
             "--reps 3 --watchdog-ms 10000, verifier bookkeeping off (--verifier: on),\n"
-            "traffic from the bundled capture, every strategy.\n"
+            "traffic from the bundled capture, every strategy. The `reload` row reloads the\n"
+            "driver after each SET_CONFIG, at most 20 times a second whatever --rate says.\n"
             "  --scale X --values ...  one table per value of X (the cost curve)\n"
             "  --json FILE             results as JSON (a `strategies` array)\n"
             "  --plot FILE.png         throughput timeline per strategy (gnuplot)\n"

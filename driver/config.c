@@ -14,6 +14,20 @@
 
 HL_GLOBALS HlGlobal;
 
+/* GET_STATS's per-adapter totals as persisted: the retained slots, whole. */
+typedef struct _HL_SAVED_COUNTERS {
+    ULONG Count;
+    HL_RETAINED Retained[HL_MAX_RETAINED];
+} HL_SAVED_COUNTERS;
+C_ASSERT(sizeof(HL_SAVED_COUNTERS) <= MAXUSHORT);
+
+/*
+ * Detaches of different adapters run concurrently: each copies the totals
+ * and writes them, and without this the copy taken first could be written
+ * last, losing what the other detach had folded in.
+ */
+static KMUTEX HlPersistCountersMutex;
+
 static PVOID HlConfigAlloc(PVOID Context, size_t Size)
 {
     UNREFERENCED_PARAMETER(Context);
@@ -49,6 +63,7 @@ _Use_decl_annotations_ NTSTATUS HlConfigDriverEntry(VOID)
     KeInitializeMutex(&HlGlobal.ConfigMutex, 0);
     KeInitializeSpinLock(&HlGlobal.ModuleListLock);
     InitializeListHead(&HlGlobal.ModuleList);
+    KeInitializeMutex(&HlPersistCountersMutex, 0);
 
     /*
      * Every processor that may ever run the datapath, hot-added ones
@@ -83,9 +98,170 @@ _Use_decl_annotations_ NTSTATUS HlConfigDriverEntry(VOID)
     return STATUS_SUCCESS;
 }
 
+/*
+ * Persisted state (the `reload` strategy, docs/strategies.md): a driver
+ * cannot restart itself, so what must outlive a stop and start is written
+ * to the driver's parameters, as a driver keeps state in the registry
+ * across `sc stop` / `sc start`. The blob is what GET_CONFIG returns, and
+ * the generation lets a user-mode poller that saw generation G before the
+ * restart tell a reload from a reconfiguration (it never goes backwards).
+ */
+#define HL_PERSISTED_CONFIG L"PersistedConfig"
+#define HL_PERSISTED_GENERATION L"PersistedGeneration"
+#define HL_PERSISTED_COUNTERS L"PersistedCounters"
+
+_IRQL_requires_(PASSIVE_LEVEL) static NDIS_STATUS
+    HlConfigOpen(_In_ NDIS_HANDLE FilterDriverHandle, _Out_ PNDIS_HANDLE ConfigHandle)
+{
+    NDIS_CONFIGURATION_OBJECT ConfigObject;
+
+    NdisZeroMemory(&ConfigObject, sizeof(ConfigObject));
+    ConfigObject.Header.Type = NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT;
+    ConfigObject.Header.Revision = NDIS_CONFIGURATION_OBJECT_REVISION_1;
+    ConfigObject.Header.Size = NDIS_SIZEOF_CONFIGURATION_OBJECT_REVISION_1;
+    ConfigObject.NdisHandle = FilterDriverHandle;
+    *ConfigHandle = NULL;
+    return NdisOpenConfigurationEx(&ConfigObject, ConfigHandle);
+}
+
+_Use_decl_annotations_ NDIS_STATUS HlConfigPersist(NDIS_HANDLE FilterDriverHandle)
+{
+    NDIS_STRING BlobKeyword = RTL_CONSTANT_STRING(HL_PERSISTED_CONFIG);
+    NDIS_STRING GenerationKeyword = RTL_CONSTANT_STRING(HL_PERSISTED_GENERATION);
+    NDIS_CONFIGURATION_PARAMETER Parameter;
+    NDIS_HANDLE ConfigHandle;
+    LONG64 Generation = HlGlobal.Generation;
+    const void *Blob;
+    size_t BlobLength;
+    NDIS_STATUS Status;
+
+    Blob = hl_snapshot_blob(HlGlobal.Snapshot, &BlobLength);
+    /* BINARY_DATA's Length is a USHORT: a larger blob cannot be persisted. */
+    if (BlobLength > MAXUSHORT)
+        return NDIS_STATUS_RESOURCES;
+
+    Status = HlConfigOpen(FilterDriverHandle, &ConfigHandle);
+    if (Status != NDIS_STATUS_SUCCESS)
+        return Status;
+
+    /*
+     * The generation first: a restart between the two writes finds the new
+     * generation beside the old blob, which only makes the next generation
+     * skip a number, never reuse one that named another configuration.
+     */
+    NdisZeroMemory(&Parameter, sizeof(Parameter));
+    Parameter.ParameterType = NdisParameterBinary;
+    Parameter.ParameterData.BinaryData.Length = sizeof(Generation);
+    Parameter.ParameterData.BinaryData.Buffer = &Generation;
+    NdisWriteConfiguration(&Status, ConfigHandle, &GenerationKeyword, &Parameter);
+    if (Status == NDIS_STATUS_SUCCESS) {
+        Parameter.ParameterData.BinaryData.Length = (USHORT)BlobLength;
+        Parameter.ParameterData.BinaryData.Buffer = (PVOID)Blob;
+        NdisWriteConfiguration(&Status, ConfigHandle, &BlobKeyword, &Parameter);
+    }
+    NdisCloseConfiguration(ConfigHandle);
+    return Status;
+}
+
+_Use_decl_annotations_ NDIS_STATUS HlConfigPersistCounters(NDIS_HANDLE FilterDriverHandle)
+{
+    NDIS_STRING Keyword = RTL_CONSTANT_STRING(HL_PERSISTED_COUNTERS);
+    NDIS_CONFIGURATION_PARAMETER Parameter;
+    HL_SAVED_COUNTERS *Counters;
+    NDIS_HANDLE ConfigHandle;
+    NDIS_STATUS Status;
+    KIRQL OldIrql;
+
+    Counters = ExAllocatePool2(POOL_FLAG_NON_PAGED, sizeof(*Counters), HL_TAG_CONFIG);
+    if (Counters == NULL)
+        return NDIS_STATUS_RESOURCES;
+
+    KeWaitForSingleObject(&HlPersistCountersMutex, Executive, KernelMode, FALSE, NULL);
+    KeAcquireSpinLock(&HlGlobal.ModuleListLock, &OldIrql);
+    Counters->Count = HlGlobal.RetainedCount;
+    RtlCopyMemory(Counters->Retained, HlGlobal.Retained, sizeof(Counters->Retained));
+    KeReleaseSpinLock(&HlGlobal.ModuleListLock, OldIrql);
+
+    Status = HlConfigOpen(FilterDriverHandle, &ConfigHandle);
+    if (Status == NDIS_STATUS_SUCCESS) {
+        NdisZeroMemory(&Parameter, sizeof(Parameter));
+        Parameter.ParameterType = NdisParameterBinary;
+        Parameter.ParameterData.BinaryData.Length = (USHORT)sizeof(*Counters);
+        Parameter.ParameterData.BinaryData.Buffer = Counters;
+        NdisWriteConfiguration(&Status, ConfigHandle, &Keyword, &Parameter);
+        NdisCloseConfiguration(ConfigHandle);
+    }
+    KeReleaseMutex(&HlPersistCountersMutex, FALSE);
+    ExFreePoolWithTag(Counters, HL_TAG_CONFIG);
+    return Status;
+}
+
+static BOOLEAN HlConfigRestored;
+
+_Use_decl_annotations_ VOID HlConfigRestore(NDIS_HANDLE FilterDriverHandle)
+{
+    NDIS_STRING BlobKeyword = RTL_CONSTANT_STRING(HL_PERSISTED_CONFIG);
+    NDIS_STRING GenerationKeyword = RTL_CONSTANT_STRING(HL_PERSISTED_GENERATION);
+    NDIS_STRING CountersKeyword = RTL_CONSTANT_STRING(HL_PERSISTED_COUNTERS);
+    PNDIS_CONFIGURATION_PARAMETER Parameter = NULL;
+    struct hl_snapshot *Snapshot = NULL;
+    NDIS_HANDLE ConfigHandle;
+    LONG64 Generation = 0;
+    NDIS_STATUS Status;
+
+    if (HlConfigRestored)
+        return;
+    HlConfigRestored = TRUE;
+    if (HlConfigOpen(FilterDriverHandle, &ConfigHandle) != NDIS_STATUS_SUCCESS)
+        return;
+
+    /* Counters first: they are valid whatever happens to the configuration below. */
+    NdisReadConfiguration(&Status, &Parameter, ConfigHandle, &CountersKeyword, NdisParameterBinary);
+    if (Status == NDIS_STATUS_SUCCESS && Parameter != NULL &&
+        Parameter->ParameterType == NdisParameterBinary &&
+        Parameter->ParameterData.BinaryData.Length == sizeof(HL_SAVED_COUNTERS)) {
+        const HL_SAVED_COUNTERS *Counters = Parameter->ParameterData.BinaryData.Buffer;
+
+        if (Counters->Count <= HL_MAX_RETAINED) {
+            HlGlobal.RetainedCount = Counters->Count;
+            RtlCopyMemory(HlGlobal.Retained, Counters->Retained, sizeof(HlGlobal.Retained));
+        }
+    }
+
+    NdisReadConfiguration(&Status, &Parameter, ConfigHandle, &GenerationKeyword,
+                          NdisParameterBinary);
+    if (Status == NDIS_STATUS_SUCCESS && Parameter != NULL &&
+        Parameter->ParameterType == NdisParameterBinary &&
+        Parameter->ParameterData.BinaryData.Length == sizeof(Generation))
+        RtlCopyMemory(&Generation, Parameter->ParameterData.BinaryData.Buffer, sizeof(Generation));
+
+    /*
+     * The persisted blob is validated again like any SET_CONFIG input: the
+     * registry is writable by an administrator, and a bad value must leave
+     * the driver running the default rather than fail the load.
+     */
+    NdisReadConfiguration(&Status, &Parameter, ConfigHandle, &BlobKeyword, NdisParameterBinary);
+    if (Generation > HlGlobal.Generation && Status == NDIS_STATUS_SUCCESS && Parameter != NULL &&
+        Parameter->ParameterType == NdisParameterBinary &&
+        hl_config_compile(Parameter->ParameterData.BinaryData.Buffer,
+                          Parameter->ParameterData.BinaryData.Length, &HlGlobal.Alloc,
+                          HlGlobal.CpuCount, &Snapshot, NULL, 0) == HL_OK) {
+        /*
+         * Plain stores: this runs before the strategy is selected, so no
+         * module is attached and the control device does not exist yet;
+         * FilterAttach waits for the selection, which happens after us.
+         */
+        hl_snapshot_free(HlGlobal.Snapshot);
+        HlGlobal.Snapshot = Snapshot;
+        HlGlobal.Generation = Generation;
+    }
+    NdisCloseConfiguration(ConfigHandle);
+}
+
 _Use_decl_annotations_ VOID HlConfigUnload(VOID)
 {
     /* Every module is detached and the strategy is gone: nobody can read it. */
     hl_snapshot_free(HlGlobal.Snapshot);
     HlGlobal.Snapshot = NULL;
+    HlConfigRestored = FALSE;
 }

@@ -117,6 +117,13 @@ extern HL_GLOBALS HlGlobal;
 /* config.c */
 _IRQL_requires_(PASSIVE_LEVEL) NTSTATUS HlConfigDriverEntry(VOID);
 _IRQL_requires_(PASSIVE_LEVEL) VOID HlConfigUnload(VOID);
+/* Replaces the default configuration with the persisted one, if any; before any FilterAttach. */
+_IRQL_requires_(PASSIVE_LEVEL) VOID HlConfigRestore(_In_ NDIS_HANDLE FilterDriverHandle);
+/* Writes the running blob and generation to the driver's parameters; ConfigMutex held. */
+_IRQL_requires_(PASSIVE_LEVEL) NDIS_STATUS HlConfigPersist(_In_ NDIS_HANDLE FilterDriverHandle);
+/* Writes GET_STATS's retained per-adapter totals (what detached modules counted). */
+_IRQL_requires_(PASSIVE_LEVEL) NDIS_STATUS
+    HlConfigPersistCounters(_In_ NDIS_HANDLE FilterDriverHandle);
 _IRQL_requires_max_(DISPATCH_LEVEL) ULONG64 HlNowNs(VOID);
 
 /* bind.c */

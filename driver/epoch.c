@@ -128,9 +128,7 @@ _IRQL_requires_(PASSIVE_LEVEL) static VOID
     }
 }
 
-static HL_STRATEGY_INITIALIZE HlEpochInitialize;
-
-_Use_decl_annotations_ static NTSTATUS HlEpochInitialize(VOID)
+_Use_decl_annotations_ NTSTATUS HlEpochInitialize(VOID)
 {
     ULONG Active = KeQueryActiveProcessorCountEx(ALL_PROCESSOR_GROUPS);
     PHL_EPOCH_GRACE Grace;
@@ -153,9 +151,7 @@ _Use_decl_annotations_ static NTSTATUS HlEpochInitialize(VOID)
     return STATUS_SUCCESS;
 }
 
-static HL_STRATEGY_UNINITIALIZE HlEpochUninitialize;
-
-_Use_decl_annotations_ static VOID HlEpochUninitialize(VOID)
+_Use_decl_annotations_ VOID HlEpochUninitialize(VOID)
 {
     /*
      * The last grace DPC may still be returning from KeSetEvent after the
@@ -190,9 +186,7 @@ _IRQL_requires_(PASSIVE_LEVEL) static VOID HlEpochSynchronize(VOID)
     KeWaitForSingleObject(&Grace->Done, Executive, KernelMode, FALSE, NULL);
 }
 
-static HL_STRATEGY_PUBLISH HlEpochPublish;
-
-_Use_decl_annotations_ static VOID HlEpochPublish(struct hl_snapshot *NewSnapshot, PULONG64 GraceNs)
+_Use_decl_annotations_ VOID HlEpochPublish(struct hl_snapshot *NewSnapshot, PULONG64 GraceNs)
 {
     /* Only writers store Snapshot and Generation, and they hold ConfigMutex: plain reads. */
     struct hl_snapshot *Old = HlGlobal.Snapshot;

@@ -9,9 +9,9 @@
 const HL_STRATEGY *HlStrategy;
 
 static const HL_STRATEGY *const HlStrategies[] = {
-    &HlEpochStrategy,  &HlUnsafeStrategy,       &HlFlushDpcStrategy,
-    &HlRwLockStrategy, &HlRwLockPacketStrategy, &HlRundownStrategy,
-    &HlPauseStrategy,  &HlReregStrategy,        &HlFenceStrategy,
+    &HlEpochStrategy,        &HlUnsafeStrategy,  &HlFlushDpcStrategy, &HlRwLockStrategy,
+    &HlRwLockPacketStrategy, &HlRundownStrategy, &HlPauseStrategy,    &HlReregStrategy,
+    &HlFenceStrategy,        &HlReloadStrategy,
 };
 
 static BOOLEAN HlStrategyInitialized;
@@ -113,6 +113,8 @@ _Use_decl_annotations_ NTSTATUS HlStrategySelect(NDIS_HANDLE FilterDriverHandle)
     if (HlStrategyInitialized)
         return STATUS_SUCCESS;
 
+    /* Before selection ends: FilterAttach waits for it, so no module sees the swap. */
+    HlConfigRestore(FilterDriverHandle);
     Status = HlStrategyLookup(FilterDriverHandle, &Strategy);
     if (NT_SUCCESS(Status))
         Status = Strategy->Initialize();

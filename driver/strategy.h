@@ -85,11 +85,16 @@ extern const HL_STRATEGY *HlStrategy;
 extern const HL_STRATEGY HlEpochStrategy;
 /* The others, measured against epoch (docs/strategies.md). */
 extern const HL_STRATEGY HlUnsafeStrategy, HlFlushDpcStrategy, HlRwLockStrategy,
-    HlRwLockPacketStrategy, HlRundownStrategy, HlPauseStrategy, HlReregStrategy, HlFenceStrategy;
+    HlRwLockPacketStrategy, HlRundownStrategy, HlPauseStrategy, HlReregStrategy, HlFenceStrategy,
+    HlReloadStrategy;
 
 /* epoch's read side, which several strategies reuse. */
 HL_STRATEGY_READ_ENTER HlEpochReadEnter;
 HL_STRATEGY_READ_LEAVE HlEpochReadLeave;
+/* epoch's publish and its lifetime, which `reload` runs unchanged before persisting. */
+HL_STRATEGY_PUBLISH HlEpochPublish;
+HL_STRATEGY_INITIALIZE HlEpochInitialize;
+HL_STRATEGY_UNINITIALIZE HlEpochUninitialize;
 
 /*
  * Reads the Strategy parameter through NdisOpenConfigurationEx on

@@ -3,6 +3,12 @@
  * the --param NAME=VALUE list of the driver the handle belongs to (a filter
  * driver handle or one of its module handles). Values returned stay valid
  * until NdisCloseConfiguration, as in the WDK.
+ *
+ * NdisWriteConfiguration stores into the same list, keyed by driver name,
+ * so a value a driver writes survives emu_driver_reload: the list is the
+ * process's, not the driver image's, as the registry outlives a driver
+ * stopped and started by the service manager. Binary values are kept as
+ * lower-case hex text, so a --param can also supply one.
  */
 #include "ndis_internal.h"
 
@@ -24,6 +30,28 @@ struct cfg {
     char driver[64];
     struct cfg_value *values;
 };
+
+static int hex_nibble(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+static bool hex_decode(const char *hex, UCHAR *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (UCHAR)(hi << 4 | lo);
+    }
+    return true;
+}
 
 NDIS_STATUS NdisOpenConfigurationEx(PNDIS_CONFIGURATION_OBJECT ConfigObject,
                                     PNDIS_HANDLE ConfigurationHandle)
@@ -78,6 +106,17 @@ VOID NdisReadConfiguration(PNDIS_STATUS Status, PNDIS_CONFIGURATION_PARAMETER *P
     } else if (ParameterType == NdisParameterString || ParameterType == NdisParameterMultiString) {
         cv->param.ParameterType = ParameterType;
         emu_ascii_to_ndis_string(v, cv->text, len + 1, &cv->param.ParameterData.StringData);
+    } else if (ParameterType == NdisParameterBinary) {
+        /* The hex text decodes into the room reserved for the text: len / 2 bytes fit. */
+        UCHAR *bytes = (UCHAR *)cv->text;
+        size_t n = len / 2;
+        if ((len & 1) != 0 || n > 0xffff || !hex_decode(v, bytes, n)) {
+            free(cv);
+            return;
+        }
+        cv->param.ParameterType = NdisParameterBinary;
+        cv->param.ParameterData.BinaryData.Length = (USHORT)n;
+        cv->param.ParameterData.BinaryData.Buffer = bytes;
     } else {
         free(cv);
         *Status = NDIS_STATUS_NOT_SUPPORTED;
@@ -86,6 +125,64 @@ VOID NdisReadConfiguration(PNDIS_STATUS Status, PNDIS_CONFIGURATION_PARAMETER *P
     cv->next = c->values;
     c->values = cv;
     *ParameterValue = &cv->param;
+    *Status = NDIS_STATUS_SUCCESS;
+}
+
+VOID NdisWriteConfiguration(PNDIS_STATUS Status, NDIS_HANDLE ConfigurationHandle,
+                            PNDIS_STRING Keyword, PNDIS_CONFIGURATION_PARAMETER ParameterValue)
+{
+    static const char digits[] = "0123456789abcdef";
+    struct cfg *c = ConfigurationHandle;
+    char name[128];
+    char *text;
+
+    *Status = NDIS_STATUS_FAILURE;
+    emu_irql_require("NdisWriteConfiguration", PASSIVE_LEVEL);
+    if (c == NULL || c->magic != CFG_MAGIC || Keyword == NULL || ParameterValue == NULL)
+        return;
+    emu_ndis_string_to_ascii(Keyword, name, sizeof(name));
+    switch (ParameterValue->ParameterType) {
+    case NdisParameterInteger:
+    case NdisParameterHexInteger:
+        text = malloc(16);
+        if (text != NULL)
+            snprintf(text, 16,
+                     ParameterValue->ParameterType == NdisParameterHexInteger ? "%lx" : "%lu",
+                     (unsigned long)ParameterValue->ParameterData.IntegerData);
+        break;
+    case NdisParameterString:
+    case NdisParameterMultiString: {
+        size_t n = ParameterValue->ParameterData.StringData.Length / sizeof(WCHAR) + 1;
+        text = malloc(n);
+        if (text != NULL)
+            emu_ndis_string_to_ascii(&ParameterValue->ParameterData.StringData, text, n);
+        break;
+    }
+    case NdisParameterBinary: {
+        const UCHAR *bytes = ParameterValue->ParameterData.BinaryData.Buffer;
+        size_t n = ParameterValue->ParameterData.BinaryData.Length;
+        if (bytes == NULL && n != 0)
+            return;
+        text = malloc(2 * n + 1);
+        if (text != NULL) {
+            for (size_t i = 0; i < n; i++) {
+                text[2 * i] = digits[bytes[i] >> 4];
+                text[2 * i + 1] = digits[bytes[i] & 15];
+            }
+            text[2 * n] = '\0';
+        }
+        break;
+    }
+    default:
+        *Status = NDIS_STATUS_NOT_SUPPORTED;
+        return;
+    }
+    if (text == NULL) {
+        *Status = NDIS_STATUS_RESOURCES;
+        return;
+    }
+    emu_param_set(c->driver, name, text);
+    free(text);
     *Status = NDIS_STATUS_SUCCESS;
 }
 

@@ -572,6 +572,9 @@ NDISAPI VOID NdisReadConfiguration(PNDIS_STATUS Status,
                                    PNDIS_CONFIGURATION_PARAMETER *ParameterValue,
                                    NDIS_HANDLE ConfigurationHandle, PNDIS_STRING Keyword,
                                    NDIS_PARAMETER_TYPE ParameterType);
+NDISAPI VOID NdisWriteConfiguration(PNDIS_STATUS Status, NDIS_HANDLE ConfigurationHandle,
+                                    PNDIS_STRING Keyword,
+                                    PNDIS_CONFIGURATION_PARAMETER ParameterValue);
 NDISAPI VOID NdisCloseConfiguration(NDIS_HANDLE ConfigurationHandle);
 NDISAPI PNDIS_RW_LOCK_EX NdisAllocateRWLock(NDIS_HANDLE NdisHandle);
 NDISAPI VOID NdisFreeRWLock(PNDIS_RW_LOCK_EX Lock);
