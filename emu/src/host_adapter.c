@@ -50,6 +50,20 @@ void host_sleep_ns(uint64_t ns)
         ;
 }
 
+NDIS_HANDLE host_nbl_pool(NDIS_HANDLE owner, ULONG tag)
+{
+    NET_BUFFER_LIST_POOL_PARAMETERS pp;
+
+    memset(&pp, 0, sizeof(pp));
+    pp.Header.Type = NDIS_OBJECT_TYPE_DEFAULT;
+    pp.Header.Revision = NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
+    pp.Header.Size = NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
+    pp.ProtocolId = NDIS_PROTOCOL_ID_DEFAULT;
+    pp.fAllocateNetBuffer = TRUE;
+    pp.PoolTag = tag;
+    return NdisAllocateNetBufferListPool(owner, &pp);
+}
+
 unsigned host_max_segs(const struct emu_host_config *cfg)
 {
     uint32_t len = cfg->traffic->max_len;

@@ -163,6 +163,8 @@ void host_slot_fill(struct emu_host *h, struct host_slot *s, uint32_t pkt, uint6
 /* True when the NET_BUFFER's data equals the slot's source packet. */
 bool host_nb_intact(struct emu_host *h, PNET_BUFFER nb, uint32_t pkt);
 unsigned host_max_segs(const struct emu_host_config *cfg);
+/* An NBL pool with one NET_BUFFER per NBL, as each host end allocates. */
+NDIS_HANDLE host_nbl_pool(NDIS_HANDLE owner, ULONG tag);
 void host_sleep_ns(uint64_t ns);
 
 /* host_miniport.c */

@@ -314,20 +314,12 @@ static void *host_mp_pacer(void *arg)
 bool host_mp_init(struct emu_host *h, char *err, size_t errlen)
 {
     struct host_miniport *mp = &h->mp;
-    NET_BUFFER_LIST_POOL_PARAMETERS pp;
     unsigned per_queue = h->cfg.batch * 8 < 256 ? 256 : h->cfg.batch * 8;
     unsigned segs = host_max_segs(&h->cfg);
 
     atomic_store(&mp->paused, 1);
     mp->nq = h->cfg.rx_queues;
-    memset(&pp, 0, sizeof(pp));
-    pp.Header.Type = NDIS_OBJECT_TYPE_DEFAULT;
-    pp.Header.Revision = NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
-    pp.Header.Size = NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
-    pp.ProtocolId = NDIS_PROTOCOL_ID_DEFAULT;
-    pp.fAllocateNetBuffer = TRUE;
-    pp.PoolTag = HOST_POOL_TAG;
-    mp->pool = NdisAllocateNetBufferListPool(emu_adapter_miniport_handle(h->ad), &pp);
+    mp->pool = host_nbl_pool(emu_adapter_miniport_handle(h->ad), HOST_POOL_TAG);
     mp->nslots = per_queue * mp->nq;
     mp->slots = calloc(mp->nslots, sizeof(*mp->slots));
     if (!mp->pool || !mp->slots) {

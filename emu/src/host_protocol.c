@@ -279,19 +279,11 @@ void host_pr_restart(void *ctx)
 bool host_pr_init(struct emu_host *h, char *err, size_t errlen)
 {
     struct host_protocol *pr = &h->pr;
-    NET_BUFFER_LIST_POOL_PARAMETERS pp;
     unsigned segs = host_max_segs(&h->cfg);
 
     atomic_store(&pr->paused, 1);
     pr->rng = h->cfg.seed ^ 0x5eed5eedull ^ h->index;
-    memset(&pp, 0, sizeof(pp));
-    pp.Header.Type = NDIS_OBJECT_TYPE_DEFAULT;
-    pp.Header.Revision = NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
-    pp.Header.Size = NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
-    pp.ProtocolId = NDIS_PROTOCOL_ID_DEFAULT;
-    pp.fAllocateNetBuffer = TRUE;
-    pp.PoolTag = HOST_PR_POOL_TAG;
-    pr->pool = NdisAllocateNetBufferListPool(emu_adapter_protocol_handle(h->ad), &pp);
+    pr->pool = host_nbl_pool(emu_adapter_protocol_handle(h->ad), HOST_PR_POOL_TAG);
     pr->nslots = h->cfg.batch * 8 < 256 ? 256 : h->cfg.batch * 8;
     pr->slots = calloc(pr->nslots, sizeof(*pr->slots));
     if (!pr->pool || !pr->slots) {
