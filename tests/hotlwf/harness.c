@@ -454,6 +454,18 @@ uint8_t *hlt_blob(const struct hlt_rule *rules, unsigned n, uint8_t default_acti
     return blob;
 }
 
+void hlt_storm_blobs(uint8_t **a, size_t *alen, uint8_t **b, size_t *blen)
+{
+    static const struct hlt_rule ra[] = {{HL_ACTION_DROP, HL_DIR_IN, "udp", {0}},
+                                         {HL_ACTION_DROP, HL_DIR_OUT, "tcp", {0}}};
+    static const struct hlt_rule rb[] = {{HL_ACTION_DROP, HL_DIR_BOTH, "icmp or icmp6", {0}},
+                                         {HL_ACTION_DROP, HL_DIR_IN, "arp", {0}},
+                                         {HL_ACTION_PASS, HL_DIR_IN, "ip6", {0}}};
+
+    *a = hlt_blob(ra, 2, HL_ACTION_PASS, alen);
+    *b = hlt_blob(rb, 3, HL_ACTION_PASS, blen);
+}
+
 NTSTATUS hlt_ioctl(ULONG code, const void *in, ULONG in_len, void *out, ULONG out_len, ULONG *info)
 {
     ULONG dummy;

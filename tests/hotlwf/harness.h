@@ -83,6 +83,9 @@ struct hlt_rule {
 };
 /* malloc'd blob; exits on a compile error. */
 uint8_t *hlt_blob(const struct hlt_rule *rules, unsigned n, uint8_t default_action, size_t *len);
+/* The two configurations reconfiguration storms alternate (malloc'd):
+   A drops UDP in and TCP out; B drops ICMP both ways and ARP in, passes IPv6 in. */
+void hlt_storm_blobs(uint8_t **a, size_t *alen, uint8_t **b, size_t *blen);
 
 NTSTATUS hlt_ioctl(ULONG code, const void *in, ULONG in_len, void *out, ULONG out_len, ULONG *info);
 /* SET_CONFIG; returns the IRP status, the driver's answer in *r. */

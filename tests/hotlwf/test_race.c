@@ -77,11 +77,6 @@ static void *churn(void *arg)
 
 int main(int argc, char **argv)
 {
-    struct hlt_rule a[] = {{HL_ACTION_DROP, HL_DIR_IN, "udp", {0}},
-                           {HL_ACTION_DROP, HL_DIR_OUT, "tcp", {0}}};
-    struct hlt_rule b[] = {{HL_ACTION_DROP, HL_DIR_BOTH, "icmp or icmp6", {0}},
-                           {HL_ACTION_DROP, HL_DIR_IN, "arp", {0}},
-                           {HL_ACTION_PASS, HL_DIR_IN, "ip6", {0}}};
     unsigned sets = argc > 3 ? (unsigned)atoi(argv[3]) : 300;
     pthread_t workers[NWORKERS], churner;
     struct hl_set_config_result r;
@@ -100,8 +95,7 @@ int main(int argc, char **argv)
         probes[i] = hlt_probe_create(i);
         hlt_probe_set_shared(probes[i]);
     }
-    ablob = hlt_blob(a, 2, HL_ACTION_PASS, &alen);
-    bblob = hlt_blob(b, 3, HL_ACTION_PASS, &blen);
+    hlt_storm_blobs(&ablob, &alen, &bblob, &blen);
     HLT_CHECK(hlt_set_config(ablob, alen, &r) == 0 && r.status == HL_OK, "first SET_CONFIG");
     gen0 = r.generation;
 
