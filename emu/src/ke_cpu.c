@@ -25,6 +25,7 @@
 struct emu_cpu {
     pthread_mutex_t lock;
     struct _KTHREAD *_Atomic owner; /* checked, never trusted: exclusivity self-test */
+    atomic_uint waiters;            /* raising threads blocked on this CPU (ke_cpu_wanted) */
 } DECLSPEC_CACHEALIGN;
 
 static struct emu_cpu g_cpus[MAXIMUM_PROCESSORS];
@@ -116,8 +117,11 @@ void ke_cpu_take(struct _KTHREAD *t)
                 break;
             }
         }
-        if (i == n)
+        if (i == n) {
+            atomic_fetch_add(&g_cpus[k].waiters, 1);
             pthread_mutex_lock(&g_cpus[k].lock);
+            atomic_fetch_sub(&g_cpus[k].waiters, 1);
+        }
     }
     if (atomic_load(&g_cpus[k].owner) != NULL) {
         fprintf(stderr, "ndisemu: internal error: CPU %u given to two contexts\n", k);
@@ -144,6 +148,28 @@ void ke_cpu_give(struct _KTHREAD *t)
     if (!t->pinned)
         for (spins = 0; spins < 64 && ke_dpc_pending((unsigned)k); spins++)
             sched_yield();
+}
+
+/*
+ * A DPC thread draining a queue that refills as fast as it drains (an
+ * unpaced receive DPC) would otherwise keep its CPU for good, and a passive
+ * thread blocked in KeRaiseIrql on every CPU would never send: Windows'
+ * scheduler would run it on some CPU between two DPCs. So a DPC thread asks
+ * this after each DPC and, while a raiser waits, hands the CPU over between
+ * two DPCs (ke_dpc.c). Any interleaving at a DPC boundary is one Windows
+ * allows, since a DPC routine runs whole.
+ */
+bool ke_cpu_wanted(unsigned k)
+{
+    return atomic_load_explicit(&g_cpus[k].waiters, memory_order_relaxed) != 0;
+}
+
+/* After ke_cpu_give by a DPC thread: lets a waiting raiser take CPU k first. */
+void ke_cpu_hand_over(unsigned k)
+{
+    for (int spins = 0; spins < 1000 && ke_cpu_wanted(k) && atomic_load(&g_cpus[k].owner) == NULL;
+         spins++)
+        sched_yield();
 }
 
 struct _KTHREAD *ke_cpu_owner(unsigned k)

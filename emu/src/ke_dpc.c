@@ -81,11 +81,14 @@ static void *dpc_thread(void *arg)
             run_one(t, dpc, a1, a2);
             pthread_mutex_lock(&q->lock);
             q->running = false;
+            if (ke_cpu_wanted(q->index))
+                break; /* a raiser waits for this CPU: let it in between two DPCs */
         }
         pthread_mutex_unlock(&q->lock);
         t->in_dpc = false;
         t->irql = PASSIVE_LEVEL;
         ke_cpu_give(t);
+        ke_cpu_hand_over(q->index);
         pthread_mutex_lock(&q->lock);
     }
     pthread_mutex_unlock(&q->lock);

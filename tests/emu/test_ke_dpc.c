@@ -49,6 +49,30 @@ static void *flusher(void *arg)
     return NULL;
 }
 
+/* A DPC that queues itself again at once: an unpaced receive DPC. */
+static atomic_bool g_storm;
+
+static VOID storm_dpc(PKDPC Dpc, PVOID Context, PVOID a1, PVOID a2)
+{
+    (void)Context, (void)a1, (void)a2;
+    if (atomic_load(&g_storm))
+        KeInsertQueueDpc(Dpc, NULL, NULL);
+}
+
+static atomic_int g_raises;
+
+static void *raiser(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 200; i++) {
+        KIRQL old;
+        KeRaiseIrql(DISPATCH_LEVEL, &old);
+        KeLowerIrql(old);
+        atomic_fetch_add(&g_raises, 1);
+    }
+    return NULL;
+}
+
 static int start_holder(pthread_t *t)
 {
     atomic_store(&g_release, false);
@@ -135,6 +159,29 @@ int main(int argc, char **argv)
         KeLowerIrql(old);
         KeFlushQueuedDpcs();
         CHECK(atomic_load(&g_ran) == 1 && atomic_load(&g_ran_on) == here);
+    }
+
+    /*
+     * Every CPU drains a DPC that never stops re-queueing itself; a passive
+     * thread must still get a CPU at DISPATCH_LEVEL between two DPCs, as
+     * Windows' scheduler would give it one. Without the hand-over the DPC
+     * threads keep their CPUs for good and this waits out its limit.
+     */
+    {
+        KDPC storm[NCPU];
+        pthread_t r;
+        atomic_store(&g_storm, true);
+        for (int c = 0; c < NCPU; c++) {
+            KeInitializeDpc(&storm[c], storm_dpc, NULL);
+            pn.Number = (UCHAR)c;
+            KeSetTargetProcessorDpcEx(&storm[c], &pn);
+            CHECK(KeInsertQueueDpc(&storm[c], NULL, NULL));
+        }
+        CHECK(pthread_create(&r, NULL, raiser, NULL) == 0);
+        CHECK(WAIT_UNTIL(atomic_load(&g_raises) == 200, 30000));
+        pthread_join(r, NULL);
+        atomic_store(&g_storm, false);
+        KeFlushQueuedDpcs();
     }
 
     /* KeFlushQueuedDpcs is PASSIVE_LEVEL only. */

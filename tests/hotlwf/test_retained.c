@@ -104,6 +104,9 @@ int main(int argc, char **argv)
     blob = hlt_blob(&rule, 1, HL_ACTION_PASS, &len);
     HLT_CHECK(hlt_set_config(blob, len, &r) == (NTSTATUS)HL_STATUS_SUCCESS && r.status == HL_OK,
               "SET_CONFIG: %d", r.status);
+    /* rereg re-registers the filter; NDIS attaches it from a work item. */
+    emu_work_drain();
+    HLT_CHECK(emu_adapter_running(ad), "stack not running after SET_CONFIG");
 
     traffic(p);
     expect("before any churn", 1);
