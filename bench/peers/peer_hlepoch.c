@@ -1,24 +1,33 @@
 /*
- * hotlwf's epoch engine (driver/epoch.c) on a user-mode model of the NT
- * mechanism it relies on, the one ndisemu implements (DESIGN.md: IRQL is
- * thread-local; raising to DISPATCH_LEVEL takes the emulated CPU's lock;
- * each CPU has a thread that runs its DPC queue under that same lock).
+ * hotlwf's epoch engine (driver/epoch.c) on a minimal user-mode model of the
+ * NT mechanism it relies on: a CPU at DISPATCH_LEVEL runs one context until
+ * that context lowers IRQL, and lowering IRQL is where the DPCs queued to
+ * the CPU run.
  *
  * Read side, per section: one acquire load of the generation and a compare
  * against the reader's cached generation (plain MOV + CMP on x86-64); the
- * pointer is reloaded only when the generation moved. The reader stays "at
- * DISPATCH_LEVEL" (holds its CPU) for qs_every sections, then lowers and
- * raises again: that is where NT delivers the DPCs queued to that CPU, and
- * where this model runs them inline. The CPU lock is the emulator's cost,
- * not the algorithm's (KeRaiseIrql is a CR8 write on x64), and is reported
- * as such: `hl-epoch` pays it, QSBR pays its fences at the same points.
+ * pointer is reloaded only when the generation moved. Each reader is the
+ * only context of its emulated CPU (one reader per CPU, as one receive DPC
+ * per queue CPU), so it takes the CPU's lock once, at registration, and
+ * keeps it. Every qs_every sections it "lowers and raises IRQL": on x64 a
+ * CR8 write, after which the CPU runs the DPCs queued to it; the model checks
+ * the CPU's pending flag (a plain load) and runs the grace DPC inline
+ * (hl_drain). No host lock is taken there: that is what an uncontended CPU
+ * costs on NT. When a reader unregisters, its CPU falls idle and the CPU's
+ * DPC thread, blocked on the CPU lock until then, runs what is queued.
+ * `hl-epoch-ndisemu` runs the same read side on libndisemu's KeRaiseIrql /
+ * KeLowerIrql instead, which take a host mutex at every quiescent point:
+ * the difference between the two rows is the emulator's cost.
  *
  * Grace period: bump the generation, queue one "DPC" per emulated CPU, wait
- * until all have run. A DPC for CPU k runs only while no reader holds CPU k,
- * i.e. after every section open on k when it was queued has closed; the
- * pending flag is set with a seq_cst exchange after the release store of
- * the generation, so whoever runs the DPC and the reader that next takes
- * CPU k both see the new generation (the argument in driver/epoch.c, 1.).
+ * until all have run. A DPC for CPU k runs only where no section is open on
+ * k: at its reader's quiescent point, or on the DPC thread once no reader
+ * holds k. The pending flag is set with a seq_cst exchange after the release
+ * store of the generation and taken with another, so every section after
+ * the DPC sees the new generation, and every section before it has ended
+ * before the count that releases the writer (the argument in
+ * driver/epoch.c, 1.). A reader that has not yet seen the flag set only
+ * delays the grace period; it cannot end it early.
  */
 #include <stdlib.h>
 #include "peers.h"
@@ -65,13 +74,6 @@ static inline void hl_drain(struct hl_cpu *cpu)
     if (atomic_load_explicit(&cpu->dpc_pending, memory_order_relaxed) &&
         atomic_exchange(&cpu->dpc_pending, 0))
         hl_grace_dpc();
-}
-
-static inline void hl_lower_raise(struct hl_cpu *cpu)
-{
-    hl_drain(cpu);
-    pthread_mutex_unlock(&cpu->irql);
-    pthread_mutex_lock(&cpu->irql);
 }
 
 static void *hl_dpc_thread(void *arg)
@@ -130,7 +132,7 @@ static void hl_unregister(struct peer_reader *r)
 #define PEER_UNREGISTER(r) hl_unregister(r)
 #define PEER_READ_BEGIN(r) hl_read_enter((struct hl_reader_state *)(r)->priv)
 #define PEER_READ_END(r) ((void)(r))
-#define PEER_QUIESCENT(r) hl_lower_raise(((struct hl_reader_state *)(r)->priv)->cpu)
+#define PEER_QUIESCENT(r) hl_drain(((struct hl_reader_state *)(r)->priv)->cpu)
 #include "peer_loop.h"
 
 static int hl_init(const struct peer_params *p, struct peer_cfg *first)

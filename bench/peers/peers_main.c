@@ -215,11 +215,37 @@ static double pct_us(struct flav_result *fr, double q)
     return (double)fr->lat_ns[(size_t)(q * (double)(fr->nlat - 1))] / 1000.0;
 }
 
-static void usage(void)
+static void usage(FILE *f, int status)
 {
-    fprintf(stderr, "usage: hotlwf-peers [--readers N] [--duration-ms MS] [--reps N] [--rate W/s]\n"
-                    "                    [--work WORDS] [--qs-every N] [--json FILE] [--check]\n");
-    exit(2);
+    fprintf(f, "usage: hotlwf-peers [--readers N] [--duration-ms MS] [--reps N] [--rate W/s]\n"
+               "                    [--work WORDS] [--qs-every N] [--json FILE] [--check]\n"
+               "\n"
+               "Readers loop \"enter; load the configuration; read WORDS words; leave\" under\n"
+               "every flavour (hotlwf's epoch engine, liburcu QSBR and memb, ck_epoch, a pthread\n"
+               "rwlock, and the unsynchronized baseline), while a writer replaces the\n"
+               "configuration W times a second and reclaims it after a grace period.\n"
+               "Defaults: --readers = online CPUs (reader i pinned to CPU i mod CPUs),\n"
+               "--duration-ms 200, --reps 5,\n"
+               "--rate 1000, --work 8, --qs-every 1 (read sections per quiescent state).\n"
+               "  --json FILE   results as JSON\n"
+               "  --check       exit 1 if a synchronized flavour let a reader see reclaimed\n"
+               "                memory, a reader made no progress or no grace period ended\n");
+    exit(status);
+}
+
+static unsigned number(const char *opt, const char *v, unsigned lo, unsigned hi)
+{
+    char *end;
+    unsigned long n;
+
+    errno = 0;
+    n = strtoul(v, &end, 10);
+    if (errno || end == v || *end != '\0' || v[0] == '-' || n < lo || n > hi) {
+        fprintf(stderr, "hotlwf-peers: --%s needs a whole number from %u to %u, not '%s'\n", opt,
+                lo, hi, v);
+        exit(2);
+    }
+    return (unsigned)n;
 }
 
 int main(int argc, char **argv)
@@ -227,7 +253,8 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"readers", 1, 0, 'r'}, {"duration-ms", 1, 0, 'd'}, {"reps", 1, 0, 'n'},
         {"rate", 1, 0, 'w'},    {"work", 1, 0, 'k'},        {"qs-every", 1, 0, 'q'},
-        {"json", 1, 0, 'j'},    {"check", 0, 0, 'c'},       {0, 0, 0, 0},
+        {"json", 1, 0, 'j'},    {"check", 0, 0, 'c'},       {"help", 0, 0, 'h'},
+        {0, 0, 0, 0},
     };
     struct peer_params p = {.work = 8, .qs_every = 1};
     static struct flav_result res[NFLAV];
@@ -241,22 +268,22 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
-            p.readers = (unsigned)atoi(optarg);
+            p.readers = number("readers", optarg, 1, 256);
             break;
         case 'd':
-            duration_ms = (unsigned)atoi(optarg);
+            duration_ms = number("duration-ms", optarg, 1, 3600000);
             break;
         case 'n':
-            reps = (unsigned)atoi(optarg);
+            reps = number("reps", optarg, 1, 64);
             break;
         case 'w':
-            rate = (unsigned)atoi(optarg);
+            rate = number("rate", optarg, 0, 1000000);
             break;
         case 'k':
-            p.work = (unsigned)atoi(optarg);
+            p.work = number("work", optarg, 0, PEER_WORDS);
             break;
         case 'q':
-            p.qs_every = (unsigned)atoi(optarg);
+            p.qs_every = number("qs-every", optarg, 1, 1u << 30);
             break;
         case 'j':
             json = optarg;
@@ -264,13 +291,17 @@ int main(int argc, char **argv)
         case 'c':
             check = 1;
             break;
+        case 'h':
+            usage(stdout, 0);
+            break;
         default:
-            usage();
+            usage(stderr, 2);
         }
     }
-    if (p.readers == 0 || p.readers > 256 || reps == 0 || reps > 64 || p.work > PEER_WORDS ||
-        p.qs_every == 0 || duration_ms == 0)
-        usage();
+    if (optind != argc) {
+        fprintf(stderr, "hotlwf-peers: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr, 2);
+    }
 
     for (rep = 0; rep < reps; rep++) {
         double base = 0;

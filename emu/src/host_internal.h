@@ -76,6 +76,8 @@ struct host_miniport {
     _Atomic(PNET_BUFFER_LIST) deferred;
     atomic_long tx_pending;
     atomic_uint sends;
+    /* Unpaced: the rate sustained while running, and when the pause began. */
+    _Atomic uint64_t running_pps, paused_at_ns;
 };
 
 struct host_protocol {

@@ -237,6 +237,7 @@ void host_mp_pause(void *ctx)
     struct emu_host *h = ctx;
     struct host_miniport *mp = &h->mp;
 
+    atomic_store(&mp->paused_at_ns, emu_now_ns());
     atomic_store(&mp->paused, 1);
     for (;;) {
         bool idle = atomic_load(&mp->tx_pending) == 0;
@@ -254,7 +255,15 @@ void host_mp_pause(void *ctx)
 void host_mp_restart(void *ctx)
 {
     struct emu_host *h = ctx;
-    atomic_store(&h->mp.paused, 0);
+    struct host_miniport *mp = &h->mp;
+    uint64_t pps = atomic_load(&mp->running_pps), at = atomic_load(&mp->paused_at_ns);
+
+    if (!h->cfg.rx_pps && pps && at) {
+        uint64_t due = (emu_now_ns() - at) * pps / 1000000000u;
+        if (due)
+            host_count(h, EMU_RX_NOT_ORIGINATED, due);
+    }
+    atomic_store(&mp->paused, 0);
 }
 
 NDIS_STATUS host_mp_oid(void *ctx, PNDIS_OID_REQUEST req)
@@ -263,15 +272,51 @@ NDIS_STATUS host_mp_oid(void *ctx, PNDIS_OID_REQUEST req)
     return NDIS_STATUS_NOT_SUPPORTED;
 }
 
+/*
+ * Unpaced (rate 0), the load offered is whatever the stack sustains, so what
+ * falls due while the stack is paused is estimated: the pacer keeps the rate
+ * this adapter originated over its running millisecond samples (an average
+ * with a time constant of about 5 ms; a sample that straddles a pause is not
+ * used), and Restart counts the pause's length at that rate as not
+ * originated. Nothing is estimated before the adapter has run once.
+ */
+struct unpaced_sample {
+    uint64_t t, originated;
+    bool was_paused;
+};
+
+static void sample_running_rate(struct emu_host *h, struct unpaced_sample *e, uint64_t now)
+{
+    struct emu_host_figures f;
+    bool paused;
+
+    if (now - e->t < 1000000)
+        return;
+    paused = atomic_load(&h->mp.paused);
+    emu_host_figures(h, &f);
+    if (!paused && !e->was_paused) {
+        int64_t sample =
+            (int64_t)((f.v[EMU_RX_ORIGINATED] - e->originated) * 1000000000u / (now - e->t));
+        int64_t pps = (int64_t)atomic_load(&h->mp.running_pps);
+        atomic_store(&h->mp.running_pps, (uint64_t)(pps == 0 ? sample : pps + (sample - pps) / 5));
+    }
+    e->t = now;
+    e->originated = f.v[EMU_RX_ORIGINATED];
+    e->was_paused = paused;
+}
+
 static void *host_mp_pacer(void *arg)
 {
     struct emu_host *h = arg;
     struct host_miniport *mp = &h->mp;
     uint64_t last = emu_now_ns(), carry = 0;
+    struct unpaced_sample est = {.t = last, .was_paused = true};
 
     while (!atomic_load(&mp->stop)) {
         uint64_t now = emu_now_ns();
-        if (h->cfg.rx_pps) {
+        if (!h->cfg.rx_pps) {
+            sample_running_rate(h, &est, now);
+        } else {
             /* Credit is owed in proportion to elapsed time; while paused it is
                counted as not originated instead, so a long pause does not turn
                into a burst. */

@@ -89,8 +89,8 @@ void ke_cpu_take(struct _KTHREAD *t);
 void ke_cpu_give(struct _KTHREAD *t);
 /* Which context holds CPU k at DISPATCH_LEVEL (NULL if none): a self-test hook. */
 struct _KTHREAD *ke_cpu_owner(unsigned k);
-bool ke_cpu_wanted(unsigned k);       /* a raiser is blocked on CPU k */
-void ke_cpu_hand_over(unsigned k);    /* DPC thread, CPU k just given: let the raiser in */
+bool ke_cpu_wanted(unsigned k);    /* a raiser is blocked on CPU k */
+void ke_cpu_hand_over(unsigned k); /* DPC thread, CPU k just given: let the raiser in */
 void ke_dpc_init(unsigned ncpus);
 void ke_dpc_shutdown(void);
 /* Pending DPCs on cpu: the CPU's next owner should be its DPC thread. */
