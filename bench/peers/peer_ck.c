@@ -26,11 +26,11 @@ static void ck_register(struct peer_reader *r)
 #define PEER_FLAVOUR_READER ck_reader
 #define PEER_REGISTER(r) ck_register(r)
 #define PEER_UNREGISTER(r) ck_epoch_unregister((ck_epoch_record_t *)(r)->priv)
-#define PEER_READ_BEGIN(r)                                                                         \
-    (ck_epoch_begin((ck_epoch_record_t *)(r)->priv, NULL),                                         \
+#define PEER_READ_BEGIN(p)                                                                         \
+    (ck_epoch_begin((ck_epoch_record_t *)(p), NULL),                                               \
      (const struct peer_cfg *)ck_pr_load_ptr(&ck_cfg))
-#define PEER_READ_END(r) ck_epoch_end((ck_epoch_record_t *)(r)->priv, NULL)
-#define PEER_QUIESCENT(r) ((void)(r))
+#define PEER_READ_END(p) ck_epoch_end((ck_epoch_record_t *)(p), NULL)
+#define PEER_QUIESCENT(p) ((void)(p))
 #include "peer_loop.h"
 
 static int ck_init(const struct peer_params *p, struct peer_cfg *first)

@@ -4,27 +4,28 @@
  * that context lowers IRQL, and lowering IRQL is where the DPCs queued to
  * the CPU run.
  *
- * Read side, per section: one acquire load of the generation and a compare
- * against the reader's cached generation (plain MOV + CMP on x86-64); the
- * pointer is reloaded only when the generation moved. Each reader is the
- * only context of its emulated CPU (one reader per CPU, as one receive DPC
- * per queue CPU), so it takes the CPU's lock once, at registration, and
- * keeps it. Every qs_every sections it "lowers and raises IRQL": on x64 a
- * CR8 write, after which the CPU runs the DPCs queued to it; the model checks
- * the CPU's pending flag (a plain load) and runs the grace DPC inline
- * (hl_drain). No host lock is taken there: that is what an uncontended CPU
- * costs on NT. When a reader unregisters, its CPU falls idle and the CPU's
- * DPC thread, blocked on the CPU lock until then, runs what is queued.
- * `hl-epoch-ndisemu` runs the same read side on libndisemu's KeRaiseIrql /
- * KeLowerIrql instead, which take a host mutex at every quiescent point:
- * the difference between the two rows is the emulator's cost.
+ * Read side, per section: `hl-epoch` (the engine) is one acquire load of
+ * the published pointer, a plain MOV on x86-64, as QSBR's rcu_dereference;
+ * `hl-epoch-view` is the driver's HlEpochReadEnter, which compares the
+ * generation with the one its cached view was built for and reloads only
+ * when it moved. Each reader is the only context of its emulated CPU (one
+ * reader per CPU, as one receive DPC per queue CPU), so it takes the CPU's
+ * lock once, at registration, and keeps it. Every qs_every sections it
+ * "lowers and raises IRQL": on x64 a CR8 write, after which the CPU runs
+ * the DPCs queued to it; the model checks the CPU's pending flag (a plain
+ * load) and runs the grace DPC inline (hl_drain). No host lock is taken
+ * there: that is what an uncontended CPU costs on NT. When a reader
+ * unregisters, its CPU falls idle and the CPU's DPC thread, blocked on the
+ * CPU lock until then, runs what is queued. `hl-epoch-ndisemu` runs the
+ * view read side on libndisemu's KeRaiseIrql / KeLowerIrql instead, which
+ * take a host mutex at every quiescent point: the emulator's cost.
  *
  * Grace period: bump the generation, queue one "DPC" per emulated CPU, wait
  * until all have run. A DPC for CPU k runs only where no section is open on
  * k: at its reader's quiescent point, or on the DPC thread once no reader
  * holds k. The pending flag is set with a seq_cst exchange after the release
- * store of the generation and taken with another, so every section after
- * the DPC sees the new generation, and every section before it has ended
+ * store of the pointer and the generation and taken with another, so every
+ * section after the DPC sees both, and every section before it has ended
  * before the count that releases the writer (the argument in
  * driver/epoch.c, 1.). A reader that has not yet seen the flag set only
  * delays the grace period; it cannot end it early.
@@ -32,25 +33,29 @@
 #include <stdlib.h>
 #include "peers.h"
 
+/*
+ * An emulated CPU; its one reader's state is the CPU's (NT's per-processor
+ * block, which a DISPATCH_LEVEL context addresses directly through GS).
+ * The reader's fields share the first cache line; the DPC thread's follow.
+ */
 struct hl_cpu {
-    pthread_mutex_t irql;   /* held = this CPU is at DISPATCH_LEVEL */
     atomic_int dpc_pending; /* the grace DPC is queued to this CPU */
-    pthread_mutex_t qlock;  /* the DPC thread sleeps on qcv */
+    uint64_t gen;           /* hl-epoch-view: the generation `cached` belongs to */
+    const struct peer_cfg *cached;
+    pthread_mutex_t irql __attribute__((aligned(64))); /* held = at DISPATCH_LEVEL */
+    pthread_mutex_t qlock;                             /* the DPC thread sleeps on qcv */
     pthread_cond_t qcv;
     int exit;
     pthread_t dpc_thread;
 } __attribute__((aligned(64)));
 
-struct hl_reader_state {
-    struct hl_cpu *cpu;
-    uint64_t gen;
-    const struct peer_cfg *cached;
-} __attribute__((aligned(64)));
+/* Generation and pointer share a cache line, as HlGlobal's (driver/driver.h). */
+static struct {
+    _Atomic uint64_t gen;
+    struct peer_cfg *_Atomic cfg;
+} hl_pub __attribute__((aligned(64)));
 
-static _Atomic uint64_t hl_gen;
-static struct peer_cfg *_Atomic hl_cfg;
 static struct hl_cpu *hl_cpus;
-static struct hl_reader_state *hl_states;
 static unsigned hl_ncpus, hl_pin_cpus;
 static atomic_int hl_remaining;
 static pthread_mutex_t hl_done_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -98,41 +103,60 @@ static void *hl_dpc_thread(void *arg)
     return NULL;
 }
 
-static inline const struct peer_cfg *hl_read_enter(struct hl_reader_state *s)
+/* `hl-epoch`: the engine alone. A section is an acquire load of the pointer (a plain MOV). */
+static inline const struct peer_cfg *hl_read_enter(struct hl_cpu *cpu)
 {
-    uint64_t g = atomic_load_explicit(&hl_gen, memory_order_acquire);
-
-    if (__builtin_expect(g != s->gen, 0)) {
-        s->cached = atomic_load_explicit(&hl_cfg, memory_order_acquire);
-        s->gen = g;
-    }
-    return s->cached;
+    (void)cpu;
+    return atomic_load_explicit(&hl_pub.cfg, memory_order_acquire);
 }
 
+/*
+ * `hl-epoch-view`: the driver's read side (HlEpochReadEnter): the reader keeps
+ * a view of the configuration and rebuilds it only when the generation
+ * moved, which is how each filter module keeps its per-CPU classification
+ * state. Here the "view" is the pointer itself; the row shows what the
+ * generation compare costs per section on top of the engine.
+ */
+static inline const struct peer_cfg *hl_read_enter_view(struct hl_cpu *cpu)
+{
+    uint64_t g = atomic_load_explicit(&hl_pub.gen, memory_order_acquire);
+
+    if (__builtin_expect(g != cpu->gen, 0)) {
+        cpu->cached = atomic_load_explicit(&hl_pub.cfg, memory_order_acquire);
+        cpu->gen = g;
+    }
+    return cpu->cached;
+}
+
+/* Readers and CPUs are one to one (hl_init): reader i is CPU i's only context. */
 static void hl_register(struct peer_reader *r)
 {
-    struct hl_reader_state *s = &hl_states[r->id];
+    struct hl_cpu *cpu = &hl_cpus[r->id];
 
-    s->cpu = &hl_cpus[r->id % hl_ncpus];
-    s->gen = 0; /* never published: the first section loads the pointer */
-    r->priv = s;
-    pthread_mutex_lock(&s->cpu->irql);
+    cpu->gen = 0; /* never published: the first section loads the pointer */
+    r->priv = cpu;
+    pthread_mutex_lock(&cpu->irql);
 }
 
 static void hl_unregister(struct peer_reader *r)
 {
-    struct hl_reader_state *s = r->priv;
+    struct hl_cpu *cpu = r->priv;
 
-    hl_drain(s->cpu);
-    pthread_mutex_unlock(&s->cpu->irql);
+    hl_drain(cpu);
+    pthread_mutex_unlock(&cpu->irql);
 }
 
 #define PEER_FLAVOUR_READER hl_reader
 #define PEER_REGISTER(r) hl_register(r)
 #define PEER_UNREGISTER(r) hl_unregister(r)
-#define PEER_READ_BEGIN(r) hl_read_enter((struct hl_reader_state *)(r)->priv)
-#define PEER_READ_END(r) ((void)(r))
-#define PEER_QUIESCENT(r) hl_drain(((struct hl_reader_state *)(r)->priv)->cpu)
+#define PEER_READ_BEGIN(p) hl_read_enter((struct hl_cpu *)(p))
+#define PEER_READ_END(p) ((void)(p))
+#define PEER_QUIESCENT(p) hl_drain((struct hl_cpu *)(p))
+#include "peer_loop.h"
+#undef PEER_FLAVOUR_READER
+#undef PEER_READ_BEGIN
+#define PEER_FLAVOUR_READER hl_view_reader
+#define PEER_READ_BEGIN(p) hl_read_enter_view((struct hl_cpu *)(p))
 #include "peer_loop.h"
 
 static int hl_init(const struct peer_params *p, struct peer_cfg *first)
@@ -142,11 +166,10 @@ static int hl_init(const struct peer_params *p, struct peer_cfg *first)
     hl_ncpus = p->readers;
     hl_pin_cpus = p->cpus;
     hl_cpus = aligned_alloc(64, sizeof(*hl_cpus) * hl_ncpus);
-    hl_states = aligned_alloc(64, sizeof(*hl_states) * hl_ncpus);
-    if (hl_cpus == NULL || hl_states == NULL)
+    if (hl_cpus == NULL)
         return -1;
-    atomic_store(&hl_gen, 1);
-    atomic_store(&hl_cfg, first);
+    atomic_store(&hl_pub.gen, 1);
+    atomic_store(&hl_pub.cfg, first);
     for (i = 0; i < hl_ncpus; i++) {
         struct hl_cpu *cpu = &hl_cpus[i];
 
@@ -176,20 +199,18 @@ static void hl_fini(void)
         pthread_mutex_destroy(&cpu->qlock);
         pthread_mutex_destroy(&cpu->irql);
     }
-    peer_retire(atomic_exchange(&hl_cfg, NULL));
+    peer_retire(atomic_exchange(&hl_pub.cfg, NULL));
     free(hl_cpus);
-    free(hl_states);
     hl_cpus = NULL;
-    hl_states = NULL;
 }
 
 static struct peer_cfg *hl_replace(struct peer_cfg *c)
 {
-    struct peer_cfg *old = atomic_load_explicit(&hl_cfg, memory_order_relaxed);
+    struct peer_cfg *old = atomic_load_explicit(&hl_pub.cfg, memory_order_relaxed);
     unsigned i;
 
-    atomic_store_explicit(&hl_cfg, c, memory_order_release);                        /* W1 */
-    atomic_store_explicit(&hl_gen, atomic_load(&hl_gen) + 1, memory_order_release); /* W2 */
+    atomic_store_explicit(&hl_pub.cfg, c, memory_order_release);                            /* W1 */
+    atomic_store_explicit(&hl_pub.gen, atomic_load(&hl_pub.gen) + 1, memory_order_release); /* W2 */
 
     hl_done = 0;
     atomic_store(&hl_remaining, (int)hl_ncpus);
@@ -209,3 +230,5 @@ static struct peer_cfg *hl_replace(struct peer_cfg *c)
 }
 
 const struct peer_flavour peer_hlepoch = {"hl-epoch", hl_init, hl_fini, hl_reader, hl_replace};
+const struct peer_flavour peer_hlepoch_view = {"hl-epoch-view", hl_init, hl_fini, hl_view_reader,
+                                               hl_replace};

@@ -13,9 +13,9 @@ static struct peer_cfg *memb_cfg;
 #define PEER_FLAVOUR_READER memb_reader
 #define PEER_REGISTER(r) urcu_memb_register_thread()
 #define PEER_UNREGISTER(r) urcu_memb_unregister_thread()
-#define PEER_READ_BEGIN(r) (urcu_memb_read_lock(), rcu_dereference(memb_cfg))
-#define PEER_READ_END(r) urcu_memb_read_unlock()
-#define PEER_QUIESCENT(r) ((void)(r))
+#define PEER_READ_BEGIN(p) (urcu_memb_read_lock(), rcu_dereference(memb_cfg))
+#define PEER_READ_END(p) urcu_memb_read_unlock()
+#define PEER_QUIESCENT(p) ((void)(p))
 #include "peer_loop.h"
 
 static int memb_init(const struct peer_params *p, struct peer_cfg *first)

@@ -67,9 +67,8 @@ static void ne_unregister(struct peer_reader *r)
     KeLowerIrql(((struct ne_reader_state *)r->priv)->old_irql);
 }
 
-static inline void ne_lower_raise(struct peer_reader *r)
+static inline void ne_lower_raise(struct ne_reader_state *s)
 {
-    struct ne_reader_state *s = r->priv;
     KIRQL ignored;
 
     KeLowerIrql(s->old_irql);
@@ -79,9 +78,9 @@ static inline void ne_lower_raise(struct peer_reader *r)
 #define PEER_FLAVOUR_READER ne_reader
 #define PEER_REGISTER(r) ne_register(r)
 #define PEER_UNREGISTER(r) ne_unregister(r)
-#define PEER_READ_BEGIN(r) ne_read_enter((struct ne_reader_state *)(r)->priv)
-#define PEER_READ_END(r) ((void)(r))
-#define PEER_QUIESCENT(r) ne_lower_raise(r)
+#define PEER_READ_BEGIN(p) ne_read_enter((struct ne_reader_state *)(p))
+#define PEER_READ_END(p) ((void)(p))
+#define PEER_QUIESCENT(p) ne_lower_raise((struct ne_reader_state *)(p))
 #include "peer_loop.h"
 
 static int ne_init(const struct peer_params *p, struct peer_cfg *first)

@@ -12,9 +12,9 @@ static struct peer_cfg *_Atomic none_cfg;
 #define PEER_FLAVOUR_READER none_reader
 #define PEER_REGISTER(r) ((void)(r))
 #define PEER_UNREGISTER(r) ((void)(r))
-#define PEER_READ_BEGIN(r) atomic_load_explicit(&none_cfg, memory_order_acquire)
-#define PEER_READ_END(r) ((void)(r))
-#define PEER_QUIESCENT(r) ((void)(r))
+#define PEER_READ_BEGIN(p) atomic_load_explicit(&none_cfg, memory_order_acquire)
+#define PEER_READ_END(p) ((void)(p))
+#define PEER_QUIESCENT(p) ((void)(p))
 #include "peer_loop.h"
 
 static int none_init(const struct peer_params *p, struct peer_cfg *first)

@@ -15,9 +15,9 @@ static struct peer_cfg *qsbr_cfg;
 #define PEER_FLAVOUR_READER qsbr_reader
 #define PEER_REGISTER(r) urcu_qsbr_register_thread()
 #define PEER_UNREGISTER(r) urcu_qsbr_unregister_thread()
-#define PEER_READ_BEGIN(r) (urcu_qsbr_read_lock(), rcu_dereference(qsbr_cfg))
-#define PEER_READ_END(r) urcu_qsbr_read_unlock()
-#define PEER_QUIESCENT(r) urcu_qsbr_quiescent_state()
+#define PEER_READ_BEGIN(p) (urcu_qsbr_read_lock(), rcu_dereference(qsbr_cfg))
+#define PEER_READ_END(p) urcu_qsbr_read_unlock()
+#define PEER_QUIESCENT(p) urcu_qsbr_quiescent_state()
 #include "peer_loop.h"
 
 static int qsbr_init(const struct peer_params *p, struct peer_cfg *first)

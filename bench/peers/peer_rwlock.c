@@ -15,9 +15,9 @@ static struct peer_cfg *rw_cfg;
 #define PEER_FLAVOUR_READER rw_reader
 #define PEER_REGISTER(r) ((void)(r))
 #define PEER_UNREGISTER(r) ((void)(r))
-#define PEER_READ_BEGIN(r) (pthread_rwlock_rdlock(&rw_lock), rw_cfg)
-#define PEER_READ_END(r) pthread_rwlock_unlock(&rw_lock)
-#define PEER_QUIESCENT(r) ((void)(r))
+#define PEER_READ_BEGIN(p) (pthread_rwlock_rdlock(&rw_lock), rw_cfg)
+#define PEER_READ_END(p) pthread_rwlock_unlock(&rw_lock)
+#define PEER_QUIESCENT(p) ((void)(p))
 #include "peer_loop.h"
 
 static int rw_init(const struct peer_params *p, struct peer_cfg *first)

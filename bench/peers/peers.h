@@ -61,7 +61,7 @@ struct peer_flavour {
 };
 
 extern const struct peer_flavour peer_none, peer_rwlock, peer_qsbr, peer_memb, peer_ck,
-    peer_hlepoch, peer_ndisemu;
+    peer_hlepoch, peer_hlepoch_view, peer_ndisemu;
 
 /* Pins the calling thread to host CPU cpu % cpus: readers do not migrate. */
 void peer_pin(unsigned cpu, unsigned cpus);

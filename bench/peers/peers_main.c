@@ -22,7 +22,7 @@
 #include "peers.h"
 
 static const struct peer_flavour *const flavours[] = {
-    &peer_none,    &peer_hlepoch,
+    &peer_none,    &peer_hlepoch, &peer_hlepoch_view,
 #ifdef HL_PEERS_NDISEMU
     &peer_ndisemu,
 #endif
@@ -44,7 +44,7 @@ struct flav_result {
     double ratio[64]; /* to unsync in the same repetition */
     uint64_t *lat_ns; /* grace periods, pooled */
     size_t nlat, caplat;
-    uint64_t violations, grace_count;
+    uint64_t violations, grace_count, reads;
 };
 
 void peer_pin(unsigned cpu, unsigned cpus)
@@ -177,6 +177,7 @@ static double run_one(const struct peer_flavour *f, const struct peer_params *p,
         total += readers[i].reads;
         fr->violations += readers[i].violations;
     }
+    fr->reads += total;
     end = now_ns();
     f->fini();
     pthread_barrier_destroy(&run.start);
@@ -218,19 +219,48 @@ static double pct_us(struct flav_result *fr, double q)
 static void usage(FILE *f, int status)
 {
     fprintf(f, "usage: hotlwf-peers [--readers N] [--duration-ms MS] [--reps N] [--rate W/s]\n"
-               "                    [--work WORDS] [--qs-every N] [--json FILE] [--check]\n"
+               "                    [--work WORDS] [--qs-every N] [--flavours a,b,...]\n"
+               "                    [--json FILE] [--check]\n"
                "\n"
                "Readers loop \"enter; load the configuration; read WORDS words; leave\" under\n"
                "every flavour (hotlwf's epoch engine, liburcu QSBR and memb, ck_epoch, a pthread\n"
                "rwlock, and the unsynchronized baseline), while a writer replaces the\n"
                "configuration W times a second and reclaims it after a grace period.\n"
                "Defaults: --readers = online CPUs (reader i pinned to CPU i mod CPUs),\n"
-               "--duration-ms 200, --reps 5,\n"
-               "--rate 1000, --work 8, --qs-every 1 (read sections per quiescent state).\n"
+               "--duration-ms 200, --reps 5, --rate 1000, --work 8, --qs-every 1 (read\n"
+               "sections per quiescent state), every flavour.\n"
+               "  --flavours L  only these (unsync, the baseline of the ratios, always runs)\n"
                "  --json FILE   results as JSON\n"
                "  --check       exit 1 if a synchronized flavour let a reader see reclaimed\n"
                "                memory, a reader made no progress or no grace period ended\n");
     exit(status);
+}
+
+/* The flavours this run measures, unsync (index 0, the baseline) first. */
+static unsigned sel[NFLAV], nsel;
+
+static void select_flavours(char *list)
+{
+    char *save = NULL;
+
+    nsel = 1;
+    for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        unsigned k, i;
+
+        for (k = 0; k < NFLAV && strcmp(flavours[k]->name, name) != 0; k++)
+            ;
+        if (k == NFLAV) {
+            fprintf(stderr, "hotlwf-peers: no flavour '%s'; this build has:", name);
+            for (k = 0; k < NFLAV; k++)
+                fprintf(stderr, " %s", flavours[k]->name);
+            fprintf(stderr, "\n");
+            exit(2);
+        }
+        for (i = 0; i < nsel && sel[i] != k; i++)
+            ;
+        if (i == nsel)
+            sel[nsel++] = k;
+    }
 }
 
 static unsigned number(const char *opt, const char *v, unsigned lo, unsigned hi)
@@ -251,9 +281,11 @@ static unsigned number(const char *opt, const char *v, unsigned lo, unsigned hi)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"readers", 1, 0, 'r'}, {"duration-ms", 1, 0, 'd'}, {"reps", 1, 0, 'n'},
-        {"rate", 1, 0, 'w'},    {"work", 1, 0, 'k'},        {"qs-every", 1, 0, 'q'},
-        {"json", 1, 0, 'j'},    {"check", 0, 0, 'c'},       {"help", 0, 0, 'h'},
+        {"readers", 1, 0, 'r'}, {"duration-ms", 1, 0, 'd'},
+        {"reps", 1, 0, 'n'},    {"rate", 1, 0, 'w'},
+        {"work", 1, 0, 'k'},    {"qs-every", 1, 0, 'q'},
+        {"json", 1, 0, 'j'},    {"check", 0, 0, 'c'},
+        {"help", 0, 0, 'h'},    {"flavours", 1, 0, 'f'},
         {0, 0, 0, 0},
     };
     struct peer_params p = {.work = 8, .qs_every = 1};
@@ -288,6 +320,9 @@ int main(int argc, char **argv)
         case 'j':
             json = optarg;
             break;
+        case 'f':
+            select_flavours(optarg);
+            break;
         case 'c':
             check = 1;
             break;
@@ -302,21 +337,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "hotlwf-peers: unexpected argument '%s'\n", argv[optind]);
         usage(stderr, 2);
     }
+    if (nsel == 0)
+        for (nsel = 0; nsel < NFLAV; nsel++)
+            sel[nsel] = nsel;
 
     for (rep = 0; rep < reps; rep++) {
         double base = 0;
 
-        for (k = 0; k < NFLAV; k++) {
-            unsigned f = (k + rep) % NFLAV;
+        for (k = 0; k < nsel; k++) {
+            unsigned f = sel[(k + rep) % nsel];
 
             res[f].rps[rep] = run_one(flavours[f], &p, duration_ms, rate, &res[f]);
-            fprintf(stderr, "\r[%3u%%] rep %u/%u %-10s",
-                    (unsigned)((rep * NFLAV + k + 1) * 100 / (reps * NFLAV)), rep + 1, reps,
+            fprintf(stderr, "\r[%3u%%] rep %u/%u %-16s",
+                    (unsigned)((rep * nsel + k + 1) * 100 / (reps * nsel)), rep + 1, reps,
                     flavours[f]->name);
         }
         base = res[0].rps[rep];
-        for (k = 0; k < NFLAV; k++)
-            res[k].ratio[rep] = base > 0 ? res[k].rps[rep] / base : 0;
+        for (k = 0; k < nsel; k++)
+            res[sel[k]].ratio[rep] = base > 0 ? res[sel[k]].rps[rep] / base : 0;
     }
     fprintf(stderr, "\n");
 
@@ -325,8 +363,8 @@ int main(int argc, char **argv)
     printf(
         "| flavour | reads/s per reader (median) | ratio to unsync | grace p50 us | grace p99 us "
         "| grace periods | violations |\n|---|---:|---:|---:|---:|---:|---:|\n");
-    for (k = 0; k < NFLAV; k++) {
-        struct flav_result *fr = &res[k];
+    for (unsigned i = 0; i < nsel; i++) {
+        struct flav_result *fr = &res[k = sel[i]];
 
         qsort(fr->lat_ns, fr->nlat, sizeof(*fr->lat_ns), cmp_u64);
         printf("| %s | %.3g | %.3f | %.1f | %.1f | %llu | %llu |\n", flavours[k]->name,
@@ -357,16 +395,16 @@ int main(int argc, char **argv)
                 "{\"readers\":%u,\"cpus\":%u,\"work\":%u,\"qs_every\":%u,\"rate\":%u,"
                 "\"duration_ms\":%u,\"reps\":%u,\"flavours\":[",
                 p.readers, p.cpus, p.work, p.qs_every, rate, duration_ms, reps);
-        for (k = 0; k < NFLAV; k++) {
-            struct flav_result *fr = &res[k];
+        for (unsigned i = 0; i < nsel; i++) {
+            struct flav_result *fr = &res[k = sel[i]];
 
             fprintf(fp,
                     "%s{\"name\":\"%s\",\"reads_per_s_per_reader\":%.0f,\"ratio\":%.4f,"
                     "\"grace_p50_us\":%.2f,\"grace_p99_us\":%.2f,\"grace_periods\":%llu,"
-                    "\"violations\":%llu}",
-                    k ? "," : "", flavours[k]->name, median(fr->rps, reps), median(fr->ratio, reps),
+                    "\"violations\":%llu,\"reads\":%llu}",
+                    i ? "," : "", flavours[k]->name, median(fr->rps, reps), median(fr->ratio, reps),
                     pct_us(fr, 0.5), pct_us(fr, 0.99), (unsigned long long)fr->grace_count,
-                    (unsigned long long)fr->violations);
+                    (unsigned long long)fr->violations, (unsigned long long)fr->reads);
         }
         fprintf(fp, "]}\n");
         fclose(fp);
