@@ -14,6 +14,8 @@
 #define BENCH_MAX_STRATEGIES 16
 #define BENCH_MAX_REPS 32
 #define BENCH_TIMELINE_BINS 200 /* throughput samples per run, for --plot */
+/* The parent samples delivered packets this often: a stall shorter reads 0. */
+#define BENCH_SAMPLE_US 500.0
 
 struct bench_params {
     const char *driver;  /* build/lib/hotlwf.so */

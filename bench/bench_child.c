@@ -469,7 +469,7 @@ int bench_child_run(const struct bench_params *p, const char *strategy, struct b
         for (;;) {
             uint64_t now, count;
 
-            emu_session_run_for(s, 0.0005, NULL, NULL, NULL);
+            emu_session_run_for(s, BENCH_SAMPLE_US / 1e6, NULL, NULL, NULL);
             now = now_ns();
             count = delivered(s, &pool, d);
             if (pool > base_pool && pool - base_pool > out->peak_pending)

@@ -105,7 +105,9 @@ void bench_summarize(struct bench_point *pt)
         m->reconfig_p50_us = median(p50, n);
         m->reconfig_p99_us = median(p99, n);
         m->grace_p50_us = median(grace, n);
-        m->stall_ratio = stall_base > 0 ? m->max_stall_us / stall_base : 0;
+        /* Below the sampling period a stall reads 0: the ratio's base is at least that. */
+        m->stall_ratio =
+            m->max_stall_us / (stall_base > BENCH_SAMPLE_US ? stall_base : BENCH_SAMPLE_US);
         if (m->reconfigs) {
             m->lost_per_reconfig = (double)m->lost / (double)m->reconfigs;
             m->dropped_per_reconfig = (double)m->dropped_dummy / (double)m->reconfigs;
