@@ -239,14 +239,18 @@ void emu_host_stop_traffic(struct emu_host *h)
     host_pr_stop(h);
 }
 
+uint64_t host_total(const struct emu_host *h, enum emu_host_counter c)
+{
+    uint64_t sum = atomic_load_explicit(&h->slow[c], memory_order_relaxed);
+    for (unsigned i = 0; i < HOST_MAX_CPUS; i++)
+        sum += __atomic_load_n(&h->cpu[i].v[c], __ATOMIC_RELAXED);
+    return sum;
+}
+
 void emu_host_figures(const struct emu_host *h, struct emu_host_figures *out)
 {
-    for (unsigned c = 0; c < EMU_HOST_COUNTER_COUNT; c++) {
-        uint64_t sum = atomic_load_explicit(&h->slow[c], memory_order_relaxed);
-        for (unsigned i = 0; i < HOST_MAX_CPUS; i++)
-            sum += __atomic_load_n(&h->cpu[i].v[c], __ATOMIC_RELAXED);
-        out->v[c] = sum;
-    }
+    for (unsigned c = 0; c < EMU_HOST_COUNTER_COUNT; c++)
+        out->v[c] = host_total(h, (enum emu_host_counter)c);
 }
 
 void emu_host_destroy(struct emu_host *h)

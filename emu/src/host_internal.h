@@ -111,6 +111,9 @@ struct emu_host {
     _Atomic uint64_t slow[EMU_HOST_COUNTER_COUNT];
 };
 
+/* One counter summed over its per-CPU slices (relaxed: a figure, not a sync point). */
+uint64_t host_total(const struct emu_host *h, enum emu_host_counter c);
+
 static inline void host_count(struct emu_host *h, enum emu_host_counter c, uint64_t n)
 {
     if (KeGetCurrentIrql() >= DISPATCH_LEVEL) {

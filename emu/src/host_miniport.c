@@ -287,21 +287,20 @@ struct unpaced_sample {
 
 static void sample_running_rate(struct emu_host *h, struct unpaced_sample *e, uint64_t now)
 {
-    struct emu_host_figures f;
+    uint64_t originated;
     bool paused;
 
     if (now - e->t < 1000000)
         return;
     paused = atomic_load(&h->mp.paused);
-    emu_host_figures(h, &f);
+    originated = host_total(h, EMU_RX_ORIGINATED);
     if (!paused && !e->was_paused) {
-        int64_t sample =
-            (int64_t)((f.v[EMU_RX_ORIGINATED] - e->originated) * 1000000000u / (now - e->t));
+        int64_t sample = (int64_t)((originated - e->originated) * 1000000000u / (now - e->t));
         int64_t pps = (int64_t)atomic_load(&h->mp.running_pps);
         atomic_store(&h->mp.running_pps, (uint64_t)(pps == 0 ? sample : pps + (sample - pps) / 5));
     }
     e->t = now;
-    e->originated = f.v[EMU_RX_ORIGINATED];
+    e->originated = originated;
     e->was_paused = paused;
 }
 
