@@ -23,35 +23,34 @@
 static FILTER_RECEIVE_NET_BUFFER_LISTS BpReceive;
 static FILTER_PAUSE BpPause;
 
-/* Takes the queue under the module lock; the caller owns the chain after. */
-_IRQL_requires_(DISPATCH_LEVEL) static PNET_BUFFER_LIST BpTakeQueue(PTL_MODULE Module, PULONG Count)
+/*
+ * A batch goes up while Running, back down otherwise: after FilterPause
+ * nothing may be indicated, but returning is always allowed. The state check
+ * and the indication happen under the module lock, which BpPause takes to
+ * change the state: a flush that saw Running has indicated before the pause
+ * completes, so this driver's one bug is the one it is named for.
+ */
+_IRQL_requires_(DISPATCH_LEVEL) static VOID BpFlush(PTL_MODULE Module)
 {
-    PNET_BUFFER_LIST Head;
+    PNET_BUFFER_LIST Batch;
+    ULONG Count;
 
     NdisDprAcquireSpinLock(&Module->Lock);
-    Head = Module->QueueHead;
-    *Count = Module->QueueDepth;
+    Batch = Module->QueueHead;
+    Count = Module->QueueDepth;
     Module->QueueHead = NULL;
     Module->QueueTail = &Module->QueueHead;
     Module->QueueDepth = 0;
+    if (Batch != NULL) {
+        if (ReadNoFence(&Module->State) == TlRunning)
+            NdisFIndicateReceiveNetBufferLists(Module->FilterHandle, Batch,
+                                               NDIS_DEFAULT_PORT_NUMBER, Count,
+                                               NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL);
+        else
+            NdisFReturnNetBufferLists(Module->FilterHandle, Batch,
+                                      NDIS_RETURN_FLAGS_DISPATCH_LEVEL);
+    }
     NdisDprReleaseSpinLock(&Module->Lock);
-    return Head;
-}
-
-/* A batch goes up while Running, back down otherwise: after FilterPause
-   nothing may be indicated, but returning is always allowed. */
-_IRQL_requires_(DISPATCH_LEVEL) static VOID BpFlush(PTL_MODULE Module)
-{
-    ULONG Count;
-    PNET_BUFFER_LIST Batch = BpTakeQueue(Module, &Count);
-
-    if (Batch == NULL)
-        return;
-    if (ReadNoFence(&Module->State) == TlRunning)
-        NdisFIndicateReceiveNetBufferLists(Module->FilterHandle, Batch, NDIS_DEFAULT_PORT_NUMBER,
-                                           Count, NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL);
-    else
-        NdisFReturnNetBufferLists(Module->FilterHandle, Batch, NDIS_RETURN_FLAGS_DISPATCH_LEVEL);
 }
 
 _Use_decl_annotations_ static VOID BpReceive(NDIS_HANDLE FilterModuleContext,
@@ -92,7 +91,9 @@ _Use_decl_annotations_ static NDIS_STATUS BpPause(NDIS_HANDLE FilterModuleContex
     PTL_MODULE Module = FilterModuleContext;
 
     UNREFERENCED_PARAMETER(PauseParameters);
+    NdisAcquireSpinLock(&Module->Lock);
     InterlockedExchange(&Module->State, TlPaused);
+    NdisReleaseSpinLock(&Module->Lock);
     /* BUG: the queue still holds NBLs; the tick will return them later. */
     return NDIS_STATUS_SUCCESS;
 }
