@@ -1,6 +1,6 @@
 /*
  * ndisemu's hosts: the miniport at the bottom and the protocol at the top of
- * every emulated adapter (emu/src/adapter.h), and the traffic they originate.
+ * every emulated adapter (emu/src/ndis/adapter.h), and the traffic they originate.
  * The session (session.c) creates one host per adapter, starts and stops its
  * traffic and reads its figures.
  */
