@@ -3,7 +3,8 @@
  * WDK's names, types, macros and signatures, so that a WDK filter driver
  * compiles against it unchanged. Kernel types come from <wdm.h>.
  *
- * Split by concern: ndis/types.h (status, handles, headers, memory),
+ * Split by concern: ndis/version.h (NDIS6xx -> NDIS_SUPPORT_*, versions),
+ * ndis/types.h (status, handles, headers, memory),
  * ndis/nbl.h (MDL, NET_BUFFER, NET_BUFFER_LIST, pools), ndis/oid.h (OIDs,
  * status and PnP indications), ndis/filter.h (the filter interface),
  * ndis/misc.h (locks, events, work items, configuration, devices).
@@ -13,6 +14,7 @@
 
 #include <wdm.h>
 
+#include "ndis/version.h"
 #include "ndis/types.h"
 #include "ndis/nbl.h"
 #include "ndis/oid.h"

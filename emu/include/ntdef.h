@@ -29,6 +29,8 @@
 #define CONST const
 #define VOID void
 #define EXTERN_C
+#define EXTERN_C_START
+#define EXTERN_C_END
 #define FORCEINLINE static inline __attribute__((always_inline))
 #define DECLSPEC_NOINLINE __attribute__((noinline))
 #define DECLSPEC_NORETURN __attribute__((noreturn))
@@ -179,6 +181,28 @@ typedef struct _LIST_ENTRY {
 typedef struct _SINGLE_LIST_ENTRY {
     struct _SINGLE_LIST_ENTRY *Next;
 } SINGLE_LIST_ENTRY, *PSINGLE_LIST_ENTRY;
+
+/* What the pool guarantees on x64 (16); structures the WDK aligns with it
+   (NET_BUFFER_LIST's reserved areas, restart attribute data) keep that here. */
+#define MEMORY_ALLOCATION_ALIGNMENT 16
+
+/* Interlocked singly linked list head, x64 layout (16 bytes, 16-aligned). */
+typedef struct DECLSPEC_ALIGN(16) _SLIST_ENTRY {
+    struct _SLIST_ENTRY *Next;
+} SLIST_ENTRY, *PSLIST_ENTRY;
+typedef union DECLSPEC_ALIGN(16) _SLIST_HEADER {
+    struct {
+        ULONGLONG Alignment;
+        ULONGLONG Region;
+    };
+    struct {
+        ULONGLONG Depth : 16;
+        ULONGLONG Sequence : 48;
+        ULONGLONG HeaderType : 1;
+        ULONGLONG Reserved : 3;
+        ULONGLONG NextEntry : 60;
+    } HeaderX64;
+} SLIST_HEADER, *PSLIST_HEADER;
 
 typedef struct _STRING {
     USHORT Length;

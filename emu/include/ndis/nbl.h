@@ -45,8 +45,14 @@ typedef struct _NET_BUFFER_DATA {
 
 typedef union _NET_BUFFER_HEADER {
     NET_BUFFER_DATA NetBufferData;
+    SLIST_HEADER Link;
 } NET_BUFFER_HEADER, *PNET_BUFFER_HEADER;
 
+typedef struct _NET_BUFFER_SHARED_MEMORY *PNET_BUFFER_SHARED_MEMORY;
+typedef struct _SCATTER_GATHER_LIST *PSCATTER_GATHER_LIST;
+
+/* The reserved areas are MEMORY_ALLOCATION_ALIGNMENT-aligned, as in the WDK:
+   NdisReserved starts at 0x40, not right after NdisPoolHandle. */
 struct _NET_BUFFER {
     union {
         struct {
@@ -60,15 +66,22 @@ struct _NET_BUFFER {
             PMDL MdlChain;
             ULONG DataOffset;
         };
+        SLIST_HEADER Link;
         NET_BUFFER_HEADER NetBufferHeader;
     };
     USHORT ChecksumBias;
     USHORT Reserved;
     NDIS_HANDLE NdisPoolHandle;
-    PVOID NdisReserved[2];
-    PVOID ProtocolReserved[6];
-    PVOID MiniportReserved[4];
+    DECLSPEC_ALIGN(MEMORY_ALLOCATION_ALIGNMENT) PVOID NdisReserved[2];
+    DECLSPEC_ALIGN(MEMORY_ALLOCATION_ALIGNMENT) PVOID ProtocolReserved[6];
+    DECLSPEC_ALIGN(MEMORY_ALLOCATION_ALIGNMENT) PVOID MiniportReserved[4];
     NDIS_PHYSICAL_ADDRESS DataPhysicalAddress;
+#if NDIS_SUPPORT_NDIS620
+    union {
+        PNET_BUFFER_SHARED_MEMORY SharedMemoryInfo;
+        PSCATTER_GATHER_LIST ScatterGatherList;
+    };
+#endif
 };
 
 struct _NET_BUFFER_LIST_CONTEXT {
@@ -78,10 +91,14 @@ struct _NET_BUFFER_LIST_CONTEXT {
     UCHAR ContextData[] __attribute__((aligned(16)));
 };
 
+/* Indices into NET_BUFFER_LIST.NetBufferListInfo; aliases share a slot. */
 typedef enum _NDIS_NET_BUFFER_LIST_INFO {
     TcpIpChecksumNetBufferListInfo,
     TcpOffloadBytesTransferred = TcpIpChecksumNetBufferListInfo,
     IPsecOffloadV1NetBufferListInfo,
+#if NDIS_SUPPORT_NDIS61
+    IPsecOffloadV2NetBufferListInfo = IPsecOffloadV1NetBufferListInfo,
+#endif
     TcpLargeSendNetBufferListInfo,
     TcpReceiveNoPush = TcpLargeSendNetBufferListInfo,
     ClassificationHandleNetBufferListInfo,
@@ -93,17 +110,29 @@ typedef enum _NDIS_NET_BUFFER_LIST_INFO {
     NetBufferListHashValue,
     NetBufferListHashInfo,
     WfpNetBufferListInfo,
-    IPsecOffloadV2NetBufferListInfo,
+#if NDIS_SUPPORT_NDIS61
     IPsecOffloadV2TunnelNetBufferListInfo,
     IPsecOffloadV2HeaderNetBufferListInfo,
+#endif
+#if NDIS_SUPPORT_NDIS620
     NetBufferListCorrelationId,
     NetBufferListFilteringInfo,
     MediaSpecificInformationEx,
     NblOriginalInterfaceIfIndex,
-    NblReserved1 = NblOriginalInterfaceIfIndex,
+    NblReAuthWfpFlowContext = NblOriginalInterfaceIfIndex,
+    TcpReceiveBytesTransferred,
+#endif
+#if NDIS_SUPPORT_NDIS630
+    SwitchForwardingReserved,
+    SwitchForwardingDetail,
+    VirtualSubnetInfo,
+    IMReserved,
     TcpRecvSegCoalesceInfo,
-    UdpSegmentationOffloadInfo,
-    UdpRecvSegCoalesceInfo,
+    RscTcpTimestampDelta,
+    TcpSendOffloadsSupplementalNetBufferListInfo = RscTcpTimestampDelta,
+    NetBufferListInfoReserved1,
+    NetBufferListInfoReserved2,
+#endif
     MaxNetBufferListInfo
 } NDIS_NET_BUFFER_LIST_INFO,
     *PNDIS_NET_BUFFER_LIST_INFO;
@@ -115,6 +144,7 @@ typedef struct _NET_BUFFER_LIST_DATA {
 
 typedef union _NET_BUFFER_LIST_HEADER {
     NET_BUFFER_LIST_DATA NetBufferListData;
+    SLIST_HEADER Link;
 } NET_BUFFER_LIST_HEADER, *PNET_BUFFER_LIST_HEADER;
 
 struct _NET_BUFFER_LIST {
@@ -123,14 +153,15 @@ struct _NET_BUFFER_LIST {
             PNET_BUFFER_LIST Next;
             PNET_BUFFER FirstNetBuffer;
         };
+        SLIST_HEADER Link;
         NET_BUFFER_LIST_HEADER NetBufferListHeader;
     };
     PNET_BUFFER_LIST_CONTEXT Context;
     PNET_BUFFER_LIST ParentNetBufferList;
     NDIS_HANDLE NdisPoolHandle;
-    PVOID NdisReserved[2];
-    PVOID ProtocolReserved[4];
-    PVOID MiniportReserved[2];
+    DECLSPEC_ALIGN(MEMORY_ALLOCATION_ALIGNMENT) PVOID NdisReserved[2];
+    DECLSPEC_ALIGN(MEMORY_ALLOCATION_ALIGNMENT) PVOID ProtocolReserved[4];
+    DECLSPEC_ALIGN(MEMORY_ALLOCATION_ALIGNMENT) PVOID MiniportReserved[2];
     PVOID Scratch;
     NDIS_HANDLE SourceHandle;
     ULONG NblFlags;

@@ -156,8 +156,7 @@ struct emu_nbl_hdr {
     struct emu_nbl_pool *pool;
     _Atomic(struct emu_party *) owner; /* NULL: not yet handed to NDIS */
     struct emu_party *source;
-    void *pad;
-};
+} __attribute__((aligned(MEMORY_ALLOCATION_ALIGNMENT))); /* the NBL after it is 16-aligned */
 #define EMU_NBL_MAGIC 0x4e424c48u /* 'NBLH' */
 #define EMU_NBL_NB_INLINE 0x1u
 #define EMU_NBL_DATA_INLINE 0x2u
