@@ -32,6 +32,14 @@
 #define EXTERN_C_START
 #define EXTERN_C_END
 #define FORCEINLINE static inline __attribute__((always_inline))
+/* MSVC's spelling: always inlined, so no out-of-line copy is needed even at
+   -O0 (gcc reads a plain `__inline` with C99 semantics: see docs/ndisemu.md). */
+#define __forceinline __inline __attribute__((always_inline))
+/* MSVC's sized integer keywords (LLP64: __int32 is `long` on Windows, 32-bit). */
+#define __int8 char
+#define __int16 short
+#define __int32 int
+#define __int64 long long
 #define DECLSPEC_NOINLINE __attribute__((noinline))
 #define DECLSPEC_NORETURN __attribute__((noreturn))
 #define DECLSPEC_ALIGN(x) __attribute__((aligned(x)))
