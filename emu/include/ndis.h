@@ -6,7 +6,7 @@
  * Split by concern: ndis/version.h (NDIS6xx -> NDIS_SUPPORT_*, versions),
  * ndis/types.h (status, handles, headers, memory),
  * ndis/nbl.h (MDL, NET_BUFFER, NET_BUFFER_LIST, pools), ndis/oid.h (OIDs,
- * status and PnP indications), ndis/filter.h (the filter interface),
+ * status and PnP indications), ndis/offload.h (NDIS_OFFLOAD), ndis/filter.h (the filter interface),
  * ndis/misc.h (locks, events, work items, configuration, devices).
  */
 #ifndef NDISEMU_NDIS_H
@@ -18,6 +18,7 @@
 #include "ndis/types.h"
 #include "ndis/nbl.h"
 #include "ndis/oid.h"
+#include "ndis/offload.h"
 #include "ndis/filter.h"
 #include "ndis/misc.h"
 

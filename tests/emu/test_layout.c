@@ -342,6 +342,41 @@ static const struct row rows[] = {
     AT(NET_BUFFER_POOL_PARAMETERS, PoolTag, 4, 4),
     AT(NET_BUFFER_POOL_PARAMETERS, DataSize, 8, 4),
 
+    /* Offload: every capability sub-structure is ULONGs (bit-fields packed in
+       one ULONG), so 4-aligned: Checksum 4x8 at 4, LsoV1 16 at 36, IPsecV1
+       5+1+1 ULONGs at 52, LsoV2 3+4 ULONGs at 80, Flags at 108 (revision 1 =
+       112); IPsecV2 (ULONG, 11 BOOLEANs, pad, 4 ULONGs = 32) at 112; Rsc (2
+       BOOLEANs) at 144; the GRE task offload (2 ULONGs) at 148. */
+    SIZE(NDIS_OFFLOAD, V630(156, 112)),
+    AT(NDIS_OFFLOAD, Checksum, 4, 32),
+    AT(NDIS_OFFLOAD, Checksum.IPv6Receive.Encapsulation, 28, 4),
+    AT(NDIS_OFFLOAD, LsoV1, 36, 16),
+    AT(NDIS_OFFLOAD, LsoV1.IPv4.MinSegmentCount, 44, 4),
+    AT(NDIS_OFFLOAD, IPsecV1, 52, 28),
+    AT(NDIS_OFFLOAD, LsoV2, 80, 28),
+    AT(NDIS_OFFLOAD, LsoV2.IPv6.Encapsulation, 92, 4),
+    AT(NDIS_OFFLOAD, Flags, 108, 4),
+    VAL(NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_1, 112),
+#if NDIS_SUPPORT_NDIS630
+    AT(NDIS_OFFLOAD, IPsecV2, 112, 32),
+    AT(NDIS_OFFLOAD, IPsecV2.UdpEsp, 128, 4),
+    AT(NDIS_OFFLOAD, IPsecV2.SaOffloadCapacity, 140, 4),
+    AT(NDIS_OFFLOAD, Rsc, 144, 2),
+    AT(NDIS_OFFLOAD, EncapsulatedPacketTaskOffloadGre, 148, 8),
+    AT(NDIS_OFFLOAD, EncapsulatedPacketTaskOffloadGre.MaxHeaderSizeSupported, 152, 4),
+    VAL(NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_2, 144),
+    VAL(NDIS_SIZEOF_NDIS_OFFLOAD_REVISION_3, 156),
+#endif
+
+    /* Header, SupportedStatistics, then 18 ULONG64 counters from 8. */
+    SIZE(NDIS_STATISTICS_INFO, 152),
+    AT(NDIS_STATISTICS_INFO, SupportedStatistics, 4, 4),
+    AT(NDIS_STATISTICS_INFO, ifInDiscards, 8, 8),
+    AT(NDIS_STATISTICS_INFO, ifHCInOctets, 24, 8),
+    AT(NDIS_STATISTICS_INFO, ifHCOutOctets, 56, 8),
+    AT(NDIS_STATISTICS_INFO, ifOutDiscards, 96, 8),
+    AT(NDIS_STATISTICS_INFO, ifHCOutBroadcastOctets, 144, 8),
+
     SIZE(NDIS_CONFIGURATION_OBJECT, 24),
     AT(NDIS_CONFIGURATION_OBJECT, NdisHandle, 8, 8),
     AT(NDIS_CONFIGURATION_OBJECT, Flags, 16, 4),
@@ -366,7 +401,11 @@ static const struct row rows[] = {
     VAL(NDIS_OBJECT_TYPE_STATUS_INDICATION, 0x98),
     VAL(NDIS_OBJECT_TYPE_FILTER_ATTACH_PARAMETERS, 0x99),
     VAL(NDIS_OBJECT_TYPE_FILTER_RESTART_PARAMETERS, 0x9B),
+    VAL(NDIS_OBJECT_TYPE_RESTART_GENERAL_ATTRIBUTES, 0xA2),
     VAL(NDIS_OBJECT_TYPE_RESTART_GENERIC_ATTRIBUTES, 0xA2),
+    VAL(NDIS_OBJECT_TYPE_OFFLOAD, 0xA7),
+    VAL(NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT, 0xA9),
+    VAL(NDIS_OBJECT_TYPE_DEVICE_OBJECT_ATTRIBUTES, 0x85),
     VAL(OID_GEN_MINIPORT_RESTART_ATTRIBUTES, 0x0001021D),
     VAL(OID_GEN_CURRENT_PACKET_FILTER, 0x0001010E),
     VAL(OID_802_3_MULTICAST_LIST, 0x01010103),

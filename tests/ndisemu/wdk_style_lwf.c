@@ -84,7 +84,7 @@ WslGeneralAttributes(PNDIS_RESTART_ATTRIBUTES Attributes)
             a->DataLength < NDIS_SIZEOF_RESTART_GENERAL_ATTRIBUTES_REVISION_1)
             continue;
         const NDIS_RESTART_GENERAL_ATTRIBUTES *g = (const void *)a->Data;
-        if (g->Header.Type == NDIS_OBJECT_TYPE_RESTART_GENERIC_ATTRIBUTES)
+        if (g->Header.Type == NDIS_OBJECT_TYPE_RESTART_GENERAL_ATTRIBUTES)
             return g;
     }
     return NULL;
