@@ -3,6 +3,7 @@
  * SAL 2 annotations on every prototype, _Use_decl_annotations_ definitions,
  * MSVC pragmas, the NDIS6xx project define turned into
  * NDIS_FILTER_MAJOR/MINOR_VERSION, NDIS_DECLARE_*_CONTEXT, NdisInitUnicodeString,
+ * <ntstrsafe.h>,
  * a positional NDIS_FILTER_PARTIAL_CHARACTERISTICS initializer (Header, Flags,
  * then the five handlers, as the WDK orders them) and restart-attribute
  * parsing. wdk_style.sh builds it with ndisemu-cc -Wall -Wextra -Werror and
@@ -12,6 +13,7 @@
  */
 #pragma warning(disable : 4201) /* nameless struct/union, as WDK code says */
 #include <ndis.h>
+#include <ntstrsafe.h>
 
 #define WSL_TAG 'lSdW'
 #define WSL_NAME L"wdkstyle"
@@ -29,6 +31,7 @@ typedef struct _WSL_MODULE {
 } WSL_MODULE, *PWSL_MODULE;
 
 static NDIS_HANDLE WslDriverHandle;
+static WCHAR WslServiceName[16];
 
 DRIVER_INITIALIZE DriverEntry;
 DRIVER_UNLOAD WslUnload;
@@ -333,7 +336,9 @@ _Use_decl_annotations_ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject,
     chars.MajorDriverVersion = 1;
     NdisInitUnicodeString(&chars.FriendlyName, L"WDK-style test filter");
     NdisInitUnicodeString(&chars.UniqueName, L"{6f0e1c52-2b8a-4d0e-9a51-3c1f7d2e8b40}");
-    NdisInitUnicodeString(&chars.ServiceName, WSL_NAME);
+    if (!NT_SUCCESS(RtlStringCbCopyW(WslServiceName, sizeof(WslServiceName), WSL_NAME)))
+        return STATUS_INTERNAL_ERROR;
+    NdisInitUnicodeString(&chars.ServiceName, WslServiceName);
     chars.SetOptionsHandler = WslSetOptions;
     chars.SetFilterModuleOptionsHandler = WslSetModuleOptions;
     chars.AttachHandler = WslAttach;
