@@ -18,5 +18,6 @@
 #include "ndis/oid.h"
 #include "ndis/filter.h"
 #include "ndis/misc.h"
+#include "ndis/restart.h"
 
 #endif

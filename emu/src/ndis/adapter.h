@@ -24,7 +24,8 @@ struct emu_adapter;
 struct emu_adapter_info {
     unsigned index;       /* 0-based, also the adapter's number in reports */
     char name[64];        /* BaseMiniportName, e.g. "\\DEVICE\\{...}" as UTF-8 */
-    char alias[64];       /* BaseMiniportInstanceName, e.g. "ndisemu0" */
+    char alias[64];       /* BaseMiniportInstanceName, the adapter's friendly name
+                             (e.g. "ndisemu0"); also names it in reports */
     uint8_t mac[6];
     uint32_t ifindex;     /* BaseMiniportIfIndex */
     unsigned first_cpu;   /* receive queues run on CPUs first_cpu .. first_cpu+rx_queues-1 (mod N) */
