@@ -18,6 +18,7 @@
 #include <ndis.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct emu_adapter;
 
@@ -112,6 +113,14 @@ size_t emu_adapter_describe(struct emu_adapter *ad, char *buf, size_t len);
  * a filter lost is reported as the leak it is, not only as the hang).
  */
 void emu_ndis_report_leaks(void);
+
+/*
+ * For the JSON report: a JSON array with the names of every filter module
+ * ever attached ({"module": its name in findings, "driver", "friendly_name",
+ * "unique_name", "filter_module_guid_name", "miniport_instance_name",
+ * "if_index"}). Safe to call at any time, also from the deadlock handler.
+ */
+void emu_ndis_modules_json(FILE *f);
 
 /* Every adapter created so far, for registration/deregistration to walk. */
 unsigned emu_adapter_count(void);

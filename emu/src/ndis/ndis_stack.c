@@ -35,6 +35,19 @@ static struct emu_module *g_zombies;
 static struct emu_slot_spec g_spec[EMU_NDIS_MAX_SLOTS];
 static unsigned g_nspec;
 
+/*
+ * The names of every module that was ever attached, for the report (the
+ * modules themselves are gone by then). Appended under g_ad_mu; the count is
+ * published with release after the record is complete, so the report may
+ * read without the lock (also from the deadlock handler).
+ */
+struct module_record {
+    char module[160], driver[64], friendly[128], unique[40], guid_name[96], instance[64];
+    unsigned if_index;
+};
+static struct module_record g_records[EMU_NDIS_MAX_ADAPTERS * EMU_NDIS_MAX_SLOTS];
+static _Atomic unsigned g_nrecords;
+
 const char *emu_module_state_name(int state)
 {
     static const char *const names[] = {"Detached",   "Attaching", "Paused",
@@ -521,6 +534,60 @@ static void attach_parameters(struct emu_adapter *ad, struct emu_module *m,
     ap->LowerIfNetLuid = lower_net_luid(ad, m->slot);
 }
 
+static void record_module(struct emu_adapter *ad, struct emu_module *m)
+{
+    pthread_mutex_lock(&g_ad_mu);
+    unsigned n = atomic_load_explicit(&g_nrecords, memory_order_relaxed), i = 0;
+    while (i < n && strcmp(g_records[i].module, m->name) != 0)
+        i++;
+    if (i == n && n < sizeof(g_records) / sizeof(g_records[0])) {
+        struct module_record *r = &g_records[n];
+        snprintf(r->module, sizeof(r->module), "%s", m->name);
+        snprintf(r->driver, sizeof(r->driver), "%s", m->drv->name);
+        snprintf(r->friendly, sizeof(r->friendly), "%s", m->drv->friendly_name);
+        snprintf(r->unique, sizeof(r->unique), "%s", m->drv->unique_name);
+        snprintf(r->guid_name, sizeof(r->guid_name), "%s", m->guid_name);
+        snprintf(r->instance, sizeof(r->instance), "%s", ad->info.alias);
+        r->if_index = m->if_index;
+        atomic_store_explicit(&g_nrecords, n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&g_ad_mu);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+void emu_ndis_modules_json(FILE *f)
+{
+    unsigned n = atomic_load_explicit(&g_nrecords, memory_order_acquire);
+    fputc('[', f);
+    for (unsigned i = 0; i < n; i++) {
+        const struct module_record *r = &g_records[i];
+        const char *keys[] = {"module",           "driver",       "friendly_name",
+                              "unique_name",      "filter_module_guid_name", "miniport_instance_name"};
+        const char *vals[] = {r->module, r->driver, r->friendly, r->unique, r->guid_name, r->instance};
+        fputs(i ? ",{" : "{", f);
+        for (unsigned k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+            fprintf(f, "%s\"%s\":", k ? "," : "", keys[k]);
+            json_string(f, vals[k]);
+        }
+        fprintf(f, ",\"if_index\":%u}", r->if_index);
+    }
+    fputc(']', f);
+}
+
 NDIS_STATUS emu_stack_attach_locked(struct emu_adapter *ad, unsigned slot)
 {
     emu_ndis_driver_lock();
@@ -567,6 +634,7 @@ NDIS_STATUS emu_stack_attach_locked(struct emu_adapter *ad, unsigned slot)
     }
     atomic_store(&m->state, EMU_MS_PAUSED);
     atomic_store_explicit(&ad->slots[slot], m, memory_order_release);
+    record_module(ad, m);
     return NDIS_STATUS_SUCCESS;
 }
 
