@@ -21,5 +21,6 @@
 #include "ndis/offload.h"
 #include "ndis/filter.h"
 #include "ndis/misc.h"
+#include "ndis/restart.h"
 
 #endif

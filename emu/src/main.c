@@ -147,7 +147,8 @@ static void report_json(struct emu_session *s, bool live)
             printf(",\"%s\":%llu", emu_host_counter_name(c), (unsigned long long)f.v[c]);
         printf("}");
     }
-    printf("]");
+    printf("],\"modules\":");
+    emu_ndis_modules_json(stdout);
     if (!live) {
         printf(",\"churn_events\":%llu,\"timeline\":[",
                (unsigned long long)emu_session_churn_events(s));

@@ -268,6 +268,36 @@ _Use_decl_annotations_ VOID TlDriverUnload(PDRIVER_OBJECT DriverObject)
     TlStopTicker();
 }
 
+/*
+ * Every filter driver has a GUID of its own for UniqueName (on Windows its
+ * INF's NetCfgInstanceId). Each test driver derives its GUID from its service
+ * name (FNV-1a), so no two of them share one.
+ */
+static WCHAR TlUniqueNameBuffer[39];
+
+static VOID TlMakeUniqueName(PCWSTR ServiceName, PUNICODE_STRING UniqueName)
+{
+    static const char Layout[] = "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}";
+    static const char Hex[] = "0123456789abcdef";
+    ULONG64 Hash = 14695981039346656037ull;
+    ULONG i;
+
+    for (i = 0; ServiceName[i] != 0; i++) {
+        Hash ^= ServiceName[i];
+        Hash *= 1099511628211ull;
+    }
+    for (i = 0; Layout[i] != 0; i++) {
+        if (Layout[i] == 'x') {
+            TlUniqueNameBuffer[i] = (WCHAR)Hex[Hash & 0xf];
+            Hash = (Hash >> 4) | (Hash << 60);
+        } else {
+            TlUniqueNameBuffer[i] = (WCHAR)Layout[i];
+        }
+    }
+    TlUniqueNameBuffer[i] = 0;
+    RtlInitUnicodeString(UniqueName, TlUniqueNameBuffer);
+}
+
 _Use_decl_annotations_ NTSTATUS TlRegister(PDRIVER_OBJECT DriverObject, PCWSTR ServiceName,
                                            TL_CUSTOMIZE *Customize, TL_TICK *Tick, ULONG PeriodMs)
 {
@@ -294,7 +324,7 @@ _Use_decl_annotations_ NTSTATUS TlRegister(PDRIVER_OBJECT DriverObject, PCWSTR S
     Chars.MajorDriverVersion = 1;
     Chars.MinorDriverVersion = 0;
     RtlInitUnicodeString(&Chars.FriendlyName, ServiceName);
-    RtlInitUnicodeString(&Chars.UniqueName, ServiceName);
+    TlMakeUniqueName(ServiceName, &Chars.UniqueName);
     RtlInitUnicodeString(&Chars.ServiceName, ServiceName);
     Chars.AttachHandler = TlFilterAttach;
     Chars.DetachHandler = TlFilterDetach;

@@ -26,6 +26,7 @@ struct tf_driver {
     NDIS_HANDLE handle;
     char name[32];
     WCHAR wname[32];
+    WCHAR wunique[40]; /* UniqueName: a GUID made from the name */
     struct tf_knobs k;
 };
 
@@ -222,7 +223,13 @@ static inline NDIS_STATUS tf_register(struct tf_driver *d, const char *name)
     ch.MajorNdisVersion = 6;
     ch.MinorNdisVersion = 20;
     emu_ascii_to_ndis_string(name, d->wname, 32, &ch.ServiceName);
-    ch.FriendlyName = ch.UniqueName = ch.ServiceName;
+    ch.FriendlyName = ch.ServiceName;
+    char unique[40];
+    unsigned long long tag = 0;
+    for (const char *c = name; *c; c++)
+        tag = tag * 131 + (unsigned char)*c;
+    snprintf(unique, sizeof(unique), "{4e444953-5445-5354-0000-%012llx}", tag & 0xffffffffffffull);
+    emu_ascii_to_ndis_string(unique, d->wunique, 40, &ch.UniqueName);
     ch.AttachHandler = tf_attach;
     ch.DetachHandler = tf_detach;
     ch.PauseHandler = tf_pause;

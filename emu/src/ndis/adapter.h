@@ -18,13 +18,15 @@
 #include <ndis.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct emu_adapter;
 
 struct emu_adapter_info {
     unsigned index;       /* 0-based, also the adapter's number in reports */
     char name[64];        /* BaseMiniportName, e.g. "\\DEVICE\\{...}" as UTF-8 */
-    char alias[64];       /* BaseMiniportInstanceName, e.g. "ndisemu0" */
+    char alias[64];       /* BaseMiniportInstanceName, the adapter's friendly name
+                             (e.g. "ndisemu0"); also names it in reports */
     uint8_t mac[6];
     uint32_t ifindex;     /* BaseMiniportIfIndex */
     unsigned first_cpu;   /* receive queues run on CPUs first_cpu .. first_cpu+rx_queues-1 (mod N) */
@@ -111,6 +113,14 @@ size_t emu_adapter_describe(struct emu_adapter *ad, char *buf, size_t len);
  * a filter lost is reported as the leak it is, not only as the hang).
  */
 void emu_ndis_report_leaks(void);
+
+/*
+ * For the JSON report: a JSON array with the names of every filter module
+ * ever attached ({"module": its name in findings, "driver", "friendly_name",
+ * "unique_name", "filter_module_guid_name", "miniport_instance_name",
+ * "if_index"}). Safe to call at any time, also from the deadlock handler.
+ */
+void emu_ndis_modules_json(FILE *f);
 
 /* Every adapter created so far, for registration/deregistration to walk. */
 unsigned emu_adapter_count(void);

@@ -91,11 +91,23 @@ static void inflight_end(struct emu_party *to, bool verify)
     }
 }
 
-static void call_module_enter(struct emu_module *m, struct emu_callctx *c, const char *cb)
+/*
+ * A datapath call is judged by when it was admitted, i.e. routed to m, not
+ * by when its callback starts (see emu_verify_originate): `admitted_open` is
+ * m->dp_open sampled at the routing decision, before the state check, so a
+ * call that passed the check while FilterPause had not yet returned carries
+ * DP_OPEN even if FilterPause returns before the callback is entered.
+ */
+static uint64_t admission(struct emu_module *m)
+{
+    return EMU_COOKIE_DATAPATH | (atomic_load(&m->dp_open) ? EMU_COOKIE_DP_OPEN : 0);
+}
+
+static void call_module_enter(struct emu_module *m, struct emu_callctx *c, const char *cb,
+                              uint64_t admitted)
 {
     emu_callctx_push(c, m->name, cb, m);
-    c->cookie = (atomic_load(&m->dp_open) ? EMU_COOKIE_DP_OPEN : 0) |
-                (atomic_load(&m->orig_open) ? EMU_COOKIE_ORIG_OPEN : 0);
+    c->cookie = admitted;
 }
 
 static void call_module_exit(struct emu_module *m, struct emu_callctx *c)
@@ -108,14 +120,21 @@ static void route_back(struct emu_adapter *ad, int pos, struct emu_party *from,
                        PNET_BUFFER_LIST nbls, ULONG flags, bool is_return, const char *api);
 
 /*
- * The table has no Send/Receive cell for Paused: a Paused module is not
- * called on the datapath. While a stack pauses top-down (or restarts
- * bottom-up) the layers below a Paused module still run, so NDIS answers for
- * it: receives go straight back, sends complete with NDIS_STATUS_PAUSED.
+ * The table has no Send/Receive cell for Paused or Restarting: such a module
+ * is not called on the datapath until its restart has completed (WDK
+ * "Starting a Filter Module": NDIS starts send and receive operations once
+ * the module is Running). While a stack pauses top-down (or restarts
+ * bottom-up) the layers below still run, so NDIS answers for it: receives go
+ * straight back, sends complete with NDIS_STATUS_PAUSED. A Pausing module
+ * is still called: NDIS does not serialize the datapath against FilterPause.
+ * The restart completion opens m's gates before it stores Running (see
+ * restart_opened in ndis_stack.c), so a call that sees Running here finds
+ * them open.
  */
-static bool paused(struct emu_module *m)
+static bool not_started(struct emu_module *m)
 {
-    return atomic_load_explicit(&m->state, memory_order_relaxed) == EMU_MS_PAUSED;
+    int st = atomic_load(&m->state);
+    return st != EMU_MS_RUNNING && st != EMU_MS_PAUSING;
 }
 
 static void bounce(struct emu_adapter *ad, struct emu_party *from, struct emu_module *m,
@@ -138,7 +157,8 @@ static void bounce(struct emu_adapter *ad, struct emu_party *from, struct emu_mo
                 : (NDIS_TEST_SEND_AT_DISPATCH_LEVEL(flags) ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL
                                                            : 0),
             receive,
-            receive ? "NDIS (receive to a Paused module)" : "NDIS (send to a Paused module)");
+            receive ? "NDIS (receive to a module not Running)"
+                    : "NDIS (send to a module not Running)");
     inflight_end(&m->party, verify);
 }
 
@@ -153,7 +173,8 @@ static void receive_up(struct emu_adapter *ad, int pos, struct emu_party *from,
             break;
         m = NULL;
     }
-    if (m != NULL && paused(m)) {
+    uint64_t admitted = m != NULL ? admission(m) : 0;
+    if (m != NULL && not_started(m)) {
         /* RESOURCES: returning from this call is the return. */
         if (!(flags & NDIS_RECEIVE_FLAGS_RESOURCES))
             bounce(ad, from, m, nbls, flags, true);
@@ -180,7 +201,7 @@ static void receive_up(struct emu_adapter *ad, int pos, struct emu_party *from,
     }
     if (m != NULL) {
         struct emu_callctx c;
-        call_module_enter(m, &c, "FilterReceiveNetBufferLists");
+        call_module_enter(m, &c, "FilterReceiveNetBufferLists", admitted);
         rx(m->ctx, nbls, port, count, flags);
         call_module_exit(m, &c);
     } else {
@@ -232,7 +253,7 @@ static void deliver_return(struct emu_adapter *ad, struct emu_party *to, PNET_BU
         if (h == NULL)
             return; /* an originating module without a return handler loses them */
         struct emu_callctx c;
-        call_module_enter(m, &c, "FilterReturnNetBufferLists");
+        call_module_enter(m, &c, "FilterReturnNetBufferLists", admission(m));
         h(m->ctx, nbls, flags);
         call_module_exit(m, &c);
     } else {
@@ -249,7 +270,7 @@ static void deliver_complete(struct emu_adapter *ad, struct emu_party *to, PNET_
         if (h == NULL)
             return;
         struct emu_callctx c;
-        call_module_enter(m, &c, "FilterSendNetBufferListsComplete");
+        call_module_enter(m, &c, "FilterSendNetBufferListsComplete", admission(m));
         h(m->ctx, nbls, flags);
         call_module_exit(m, &c);
     } else {
@@ -319,7 +340,8 @@ static void send_down(struct emu_adapter *ad, int pos, struct emu_party *from,
             break;
         m = NULL;
     }
-    if (m != NULL && paused(m)) {
+    uint64_t admitted = m != NULL ? admission(m) : 0;
+    if (m != NULL && not_started(m)) {
         bounce(ad, from, m, nbls, flags, false);
         return;
     }
@@ -335,7 +357,7 @@ static void send_down(struct emu_adapter *ad, int pos, struct emu_party *from,
     }
     if (m != NULL) {
         struct emu_callctx c;
-        call_module_enter(m, &c, "FilterSendNetBufferLists");
+        call_module_enter(m, &c, "FilterSendNetBufferLists", admitted);
         tx(m->ctx, nbls, port, flags);
         call_module_exit(m, &c);
     } else {
@@ -471,7 +493,7 @@ VOID NdisFCancelSendNetBufferLists(NDIS_HANDLE NdisFilterHandle, PVOID CancelId)
         FILTER_CANCEL_SEND_HANDLER h = b ? atomic_load(&b->cancel_send) : NULL;
         if (h != NULL) {
             struct emu_callctx c;
-            call_module_enter(b, &c, "FilterCancelSendNetBufferLists");
+            call_module_enter(b, &c, "FilterCancelSendNetBufferLists", admission(b));
             h(b->ctx, CancelId);
             call_module_exit(b, &c);
             return;

@@ -4,13 +4,18 @@
  */
 #include "ndis_internal.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "kernel.h"
 
 static pthread_mutex_t g_drivers_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct emu_filter_driver *g_drivers;
+/* The driver whose FilterSetOptions runs (inside NdisFRegisterFilterDriver). */
+static _Thread_local struct emu_filter_driver *tls_setting_options;
 
 void emu_ndis_driver_lock(void)
 {
@@ -111,6 +116,74 @@ static void attach_everywhere(void *arg)
     free(name);
 }
 
+/* A GUID string in braces, as a filter's UniqueName must be (its INF's NetCfgInstanceId). */
+static bool is_guid_string(const char *s)
+{
+    static const char pat[] = "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}";
+    if (strlen(s) != sizeof(pat) - 1)
+        return false;
+    for (size_t i = 0; pat[i] != 0; i++)
+        if (pat[i] == 'x' ? !isxdigit((unsigned char)s[i]) : s[i] != pat[i])
+            return false;
+    return true;
+}
+
+static bool bad_characteristics(const char *who, const char *what)
+{
+    fprintf(stderr,
+            "ndisemu: NdisFRegisterFilterDriver(%s) fails with NDIS_STATUS_BAD_CHARACTERISTICS: "
+            "%s\n",
+            who, what);
+    return false;
+}
+
+/*
+ * The three names of NDIS_FILTER_DRIVER_CHARACTERISTICS, as NDIS checks them
+ * against the filter's installation: all present, UniqueName the GUID of the
+ * INF ("{...}"), ServiceName the driver's service (for ndisemu, the .so's
+ * base name, compared without case as Windows compares service names).
+ */
+static bool names_valid(struct emu_filter_driver *d, PNDIS_FILTER_DRIVER_CHARACTERISTICS ch,
+                        const char *service)
+{
+    char msg[256], svc[64];
+    emu_ndis_string_to_ascii(&ch->FriendlyName, d->friendly_name, sizeof(d->friendly_name));
+    emu_ndis_string_to_ascii(&ch->UniqueName, d->unique_name, sizeof(d->unique_name));
+    emu_ndis_string_to_ascii(&ch->ServiceName, svc, sizeof(svc));
+    const char *who = service != NULL ? service : (svc[0] ? svc : "?");
+    if (svc[0] == 0)
+        return bad_characteristics(who, "ServiceName is empty");
+    if (d->friendly_name[0] == 0)
+        return bad_characteristics(who, "FriendlyName is empty");
+    if (ch->UniqueName.Length == 0)
+        return bad_characteristics(
+            who, "UniqueName is empty; it must be the filter's GUID, e.g. "
+                 "L\"{5cbf81bd-5055-47cd-9055-a76b2b4e3697}\" (the INF's NetCfgInstanceId)");
+    if (!is_guid_string(d->unique_name) ||
+        ch->UniqueName.Length / sizeof(WCHAR) != strlen(d->unique_name)) {
+        snprintf(msg, sizeof(msg),
+                 "UniqueName \"%s\" is not a GUID string in braces "
+                 "(\"{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}\")",
+                 d->unique_name);
+        return bad_characteristics(who, msg);
+    }
+    if (service != NULL && strcasecmp(service, svc) != 0) {
+        snprintf(msg, sizeof(msg), "ServiceName \"%s\" is not the driver's service \"%s\"", svc,
+                 service);
+        return bad_characteristics(who, msg);
+    }
+    snprintf(d->name, sizeof(d->name), "%s", service != NULL ? service : svc);
+    return true;
+}
+
+static struct emu_filter_driver *find_unique(const char *unique)
+{
+    for (struct emu_filter_driver *d = g_drivers; d != NULL; d = d->next)
+        if (strcasecmp(d->unique_name, unique) == 0)
+            return d;
+    return NULL;
+}
+
 NDIS_STATUS
 NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverContext,
                           PNDIS_FILTER_DRIVER_CHARACTERISTICS FilterDriverCharacteristics,
@@ -132,17 +205,45 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
     struct emu_driver *ed = DriverObject == NULL || is_inline(DriverObject)
                                 ? NULL
                                 : emu_driver_from_object(DriverObject);
-    if (ed != NULL)
-        snprintf(d->name, sizeof(d->name), "%s", emu_driver_name(ed));
-    else
-        emu_ndis_string_to_ascii(&ch->ServiceName, d->name, sizeof(d->name));
+    if (!names_valid(d, ch, ed != NULL ? emu_driver_name(ed) : NULL)) {
+        free(d);
+        return NDIS_STATUS_BAD_CHARACTERISTICS;
+    }
     d->magic = EMU_FDRV_MAGIC;
     d->object = DriverObject;
     d->context = FilterDriverContext;
     memcpy(&d->chars, ch, ch->Header.Size < sizeof(d->chars) ? ch->Header.Size : sizeof(d->chars));
+    /* NDIS calls FilterSetOptions inside this call, with the driver's
+       context; it may set default handlers (NdisSetOptionalHandlers with the
+       driver handle). Its failure is the registration's. */
+    if (d->chars.SetOptionsHandler != NULL) {
+        struct emu_callctx c;
+        emu_callctx_push(&c, d->name, "FilterSetOptions", d);
+        tls_setting_options = d;
+        NDIS_STATUS st = d->chars.SetOptionsHandler((NDIS_HANDLE)d, FilterDriverContext);
+        tls_setting_options = NULL;
+        emu_callctx_pop(&c);
+        if (st != NDIS_STATUS_SUCCESS) {
+            fprintf(stderr,
+                    "ndisemu: NdisFRegisterFilterDriver(%s) fails: FilterSetOptions returned "
+                    "0x%08x\n",
+                    d->name, (unsigned)st);
+            d->magic = 0;
+            free(d);
+            return st;
+        }
+    }
     emu_ndis_driver_lock();
-    if (emu_ndis_find_driver(d->name) != NULL) {
+    const char *clash = emu_ndis_find_driver(d->name) != NULL ? "ServiceName"
+                        : find_unique(d->unique_name) != NULL ? "UniqueName"
+                                                               : NULL;
+    if (clash != NULL) {
         emu_ndis_driver_unlock();
+        fprintf(stderr,
+                "ndisemu: NdisFRegisterFilterDriver(%s) fails: a filter driver with this %s is "
+                "already registered\n",
+                d->name, clash);
+        d->magic = 0;
         free(d);
         return NDIS_STATUS_FAILURE;
     }
@@ -220,15 +321,44 @@ NDIS_STATUS NdisFSetAttributes(NDIS_HANDLE NdisFilterHandle, NDIS_HANDLE FilterM
     return NDIS_STATUS_SUCCESS;
 }
 
+static void set_handlers(struct emu_module *m, PNDIS_FILTER_PARTIAL_CHARACTERISTICS p)
+{
+    atomic_store(&m->send, p->SendNetBufferListsHandler);
+    atomic_store(&m->send_complete, p->SendNetBufferListsCompleteHandler);
+    atomic_store(&m->cancel_send, p->CancelSendNetBufferListsHandler);
+    atomic_store(&m->receive, p->ReceiveNetBufferListsHandler);
+    atomic_store(&m->ret, p->ReturnNetBufferListsHandler);
+}
+
+/*
+ * Where the WDK allows it ("Configuring Optional Filter Driver Services",
+ * "Data Bypass Mode"): with the driver handle from FilterSetOptions (default
+ * handlers for modules attached later), and with a module handle from
+ * FilterSetModuleOptions or FilterRestart (that module only).
+ *
+ * Changing a module's handlers while it is Restarting is safe without a
+ * lock: no datapath call is admitted into a module that is not Running or
+ * Pausing (not_started in ndis_datapath.c), so the only readers are routing
+ * walks of calls passing by, each reading a handler once with an atomic
+ * load; with either value they stop at m (and bounce, as m is Restarting) or
+ * skip it to the modules above, which are Paused as well (a stack restarts
+ * bottom-up), and no NBL is inside m to be returned or completed through it.
+ */
 NDIS_STATUS NdisSetOptionalHandlers(NDIS_HANDLE NdisHandle,
                                     PNDIS_DRIVER_OPTIONAL_HANDLERS OptionalHandlers)
 {
-    struct emu_module *m = emu_module_from_handle(NdisHandle, "NdisSetOptionalHandlers");
-    if (m == NULL || OptionalHandlers == NULL)
+    struct emu_filter_driver *d = NdisHandle;
+    bool driver = d != NULL && d == tls_setting_options;
+    struct emu_module *m =
+        driver ? NULL : emu_module_from_handle(NdisHandle, "NdisSetOptionalHandlers");
+    if ((!driver && m == NULL) || OptionalHandlers == NULL)
         return NDIS_STATUS_INVALID_PARAMETER;
-    if (!atomic_load(&m->in_set_options)) {
+    if (m != NULL && !atomic_load(&m->in_set_options) &&
+        atomic_load(&m->state) != EMU_MS_RESTARTING) {
         emu_violation(EMU_RULE_STATE, m->name, "NdisSetOptionalHandlers",
-                      "datapath handlers may change only from FilterSetModuleOptions");
+                      "a module's handlers may change only from FilterSetModuleOptions or "
+                      "FilterRestart (module is %s)",
+                      emu_module_state_name(atomic_load(&m->state)));
         return NDIS_STATUS_NOT_SUPPORTED;
     }
     /* The header says which structure the pointer really is. */
@@ -236,11 +366,15 @@ NDIS_STATUS NdisSetOptionalHandlers(NDIS_HANDLE NdisHandle,
         OptionalHandlers->Header.Size < NDIS_SIZEOF_FILTER_PARTIAL_CHARACTERISTICS_REVISION_1)
         return NDIS_STATUS_INVALID_PARAMETER;
     PNDIS_FILTER_PARTIAL_CHARACTERISTICS p = (PNDIS_FILTER_PARTIAL_CHARACTERISTICS)OptionalHandlers;
-    atomic_store(&m->send, p->SendNetBufferListsHandler);
-    atomic_store(&m->send_complete, p->SendNetBufferListsCompleteHandler);
-    atomic_store(&m->cancel_send, p->CancelSendNetBufferListsHandler);
-    atomic_store(&m->receive, p->ReceiveNetBufferListsHandler);
-    atomic_store(&m->ret, p->ReturnNetBufferListsHandler);
+    if (driver) {
+        d->chars.SendNetBufferListsHandler = p->SendNetBufferListsHandler;
+        d->chars.SendNetBufferListsCompleteHandler = p->SendNetBufferListsCompleteHandler;
+        d->chars.CancelSendNetBufferListsHandler = p->CancelSendNetBufferListsHandler;
+        d->chars.ReceiveNetBufferListsHandler = p->ReceiveNetBufferListsHandler;
+        d->chars.ReturnNetBufferListsHandler = p->ReturnNetBufferListsHandler;
+    } else {
+        set_handlers(m, p);
+    }
     return NDIS_STATUS_SUCCESS;
 }
 
@@ -256,12 +390,7 @@ VOID NdisFPauseComplete(NDIS_HANDLE NdisFilterHandle)
                       emu_module_state_name(atomic_load(&m->state)));
         return;
     }
-    atomic_store(&m->state, EMU_MS_PAUSED);
-    if (emu_ndis_verifying())
-        emu_verify_pause_complete(m);
-    pthread_mutex_lock(&m->mu);
-    pthread_cond_broadcast(&m->cv);
-    pthread_mutex_unlock(&m->mu);
+    emu_module_pause_completed(m);
 }
 
 VOID NdisFRestartComplete(NDIS_HANDLE NdisFilterHandle, NDIS_STATUS Status)
@@ -270,17 +399,16 @@ VOID NdisFRestartComplete(NDIS_HANDLE NdisFilterHandle, NDIS_STATUS Status)
     if (m == NULL)
         return;
     emu_irql_require_max("NdisFRestartComplete", DISPATCH_LEVEL);
+    /* The exchange claims the completion: a second one, or one with no
+       FilterRestart pending, finds the flag clear. */
     if (!atomic_exchange(&m->restart_pending, false)) {
-        emu_violation(EMU_RULE_STATE, m->name, "NdisFRestartComplete",
-                      "NdisFRestartComplete with no restart pending (module is %s)",
+        emu_violation(EMU_RULE_RESTART_COMPLETE_UNEXPECTED, m->name, "NdisFRestartComplete",
+                      "NdisFRestartComplete with no restart pending (module is %s): only a "
+                      "FilterRestart that returns NDIS_STATUS_PENDING is completed this way, once",
                       emu_module_state_name(atomic_load(&m->state)));
         return;
     }
-    m->restart_status = Status;
-    atomic_store(&m->state, Status == NDIS_STATUS_SUCCESS ? EMU_MS_RUNNING : EMU_MS_PAUSED);
-    pthread_mutex_lock(&m->mu);
-    pthread_cond_broadcast(&m->cv);
-    pthread_mutex_unlock(&m->mu);
+    emu_module_restart_completed(m, Status);
 }
 
 static void restart_stack_work(void *arg)

@@ -49,7 +49,10 @@ const char *emu_module_state_name(int state);
 
 struct emu_filter_driver {
     uint32_t magic;
-    char name[64];
+    char name[64]; /* the service name: the driver .so's base name */
+    /* The characteristics' names, validated at registration (ndis_filter.c). */
+    char friendly_name[128];
+    char unique_name[40]; /* "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" */
     PDRIVER_OBJECT object;
     NDIS_HANDLE context;
     NDIS_FILTER_DRIVER_CHARACTERISTICS chars;
@@ -63,6 +66,12 @@ struct emu_module {
     char name[160];
     struct emu_filter_driver *drv;
     unsigned slot;
+    /* As NDIS names and numbers the module's interface (its attach parameters). */
+    char guid_name[96]; /* FilterModuleGuidName: "{adapter}-{UniqueName}-0000" */
+    WCHAR guid_name_w[96];
+    NDIS_STRING guid_name_u;
+    NET_IFINDEX if_index;
+    NET_LUID net_luid;
     NDIS_HANDLE ctx; /* FilterModuleContext from NdisFSetAttributes */
     bool attributes_set;
     _Atomic int state;
@@ -96,16 +105,21 @@ struct emu_module {
      */
     _Atomic long dp_refs;
     /*
-     * Gates for the call-while-paused rule (see emu_verify_originate).
-     * orig_open: the module may send / indicate NBLs of its own; opened when
-     *   FilterRestart is called, closed just before FilterPause is called:
-     *   from Pausing on, a filter must originate nothing.
-     * dp_open: the module may pass on NBLs it received; closed only when
-     *   FilterPause returns, because a call that arrived before the driver's
-     *   FilterPause ran cannot know about the pause (no false alarm).
+     * Gates of the call-while-paused / call-while-restarting rules; the
+     * happens-before argument is in emu_verify_originate (ndis_verify_state.c).
+     * dp_open: the restart completed and FilterPause has not returned since.
+     *   A datapath call samples it when it is admitted (routed to the module).
+     * orig_open: Running, and NDIS has not called FilterPause since.
+     * pause_called_ns: when NDIS last called FilterPause (emu_now_ns).
+     * restart_calling: FilterRestart is executing (the driver must publish
+     *   "Running" to its own contexts before it returns SUCCESS).
+     * Each is written only by the control thread (ad->ctl held) or by
+     * NdisFRestartComplete, and is sequentially consistent.
      */
-    _Atomic bool orig_open;
     _Atomic bool dp_open;
+    _Atomic bool orig_open;
+    _Atomic uint64_t pause_called_ns;
+    _Atomic bool restart_calling;
     struct emu_module *zombie_next;
 };
 
@@ -121,8 +135,14 @@ struct emu_adapter {
     void *mp, *pr;
     struct emu_party mp_party, pr_party;
     char mp_name[80], pr_name[80];
-    NDIS_STRING name_u, alias_u;
-    WCHAR name_w[64], alias_w[64];
+    NDIS_STRING name_u, instance_u; /* BaseMiniportName, BaseMiniportInstanceName */
+    WCHAR name_w[64], instance_w[64];
+    char guid[40];      /* the "{...}" of BaseMiniportName */
+    NET_LUID net_luid;  /* BaseMiniportNetLuid */
+    /* The restart attributes of the restart under way (NULL otherwise): one
+       chain for the whole stack, so that a module may change what the
+       modules above it see, as NDIS allows. */
+    PNDIS_RESTART_ATTRIBUTES restart_attrs;
 
     pthread_mutex_t ctl; /* serializes control operations on this adapter */
     bool started;
@@ -137,6 +157,11 @@ struct emu_adapter {
 struct emu_filter_driver *emu_ndis_find_driver(const char *name);
 void emu_ndis_driver_lock(void);
 void emu_ndis_driver_unlock(void);
+
+/* ndis_stack.c: a pended pause / restart completes (NdisFPauseComplete,
+   NdisFRestartComplete) or a synchronous one returned. */
+void emu_module_pause_completed(struct emu_module *m);
+void emu_module_restart_completed(struct emu_module *m, NDIS_STATUS status);
 
 /* ndis_stack.c: control operations, called with ad->ctl held. */
 NDIS_STATUS emu_stack_pause_locked(struct emu_adapter *ad, ULONG reason);
@@ -185,10 +210,13 @@ void emu_verify_callback_exit(struct emu_module *m);
 void emu_verify_pause_complete(struct emu_module *m);
 /* Detach / deregistration / shutdown: NBLs still owned are leaks. */
 void emu_verify_detach(struct emu_module *m);
-/* Origination by m of a send or an indication: call-while-paused. */
+/* A send or an indication by m: call-while-paused / call-while-restarting
+   (verifier/ndis_verify_state.c). */
 void emu_verify_originate(struct emu_module *m, const char *api, PNET_BUFFER_LIST nbls);
-#define EMU_COOKIE_DP_OPEN 0x1u
-#define EMU_COOKIE_ORIG_OPEN 0x2u
+/* Cookie of a datapath callback's context: DATAPATH always, DP_OPEN when the
+   call was admitted while m->dp_open was set. */
+#define EMU_COOKIE_DATAPATH 0x1u
+#define EMU_COOKIE_DP_OPEN 0x2u
 
 static inline bool emu_ndis_verifying(void)
 {

@@ -22,6 +22,7 @@
 #include "ndis_internal.h"
 
 #include <sched.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,19 @@ static unsigned g_nadapters;
 static struct emu_module *g_zombies;
 static struct emu_slot_spec g_spec[EMU_NDIS_MAX_SLOTS];
 static unsigned g_nspec;
+
+/*
+ * The names of every module that was ever attached, for the report (the
+ * modules themselves are gone by then). Appended under g_ad_mu; the count is
+ * published with release after the record is complete, so the report may
+ * read without the lock (also from the deadlock handler).
+ */
+struct module_record {
+    char module[160], driver[64], friendly[128], unique[40], guid_name[96], instance[64];
+    unsigned if_index;
+};
+static struct module_record g_records[EMU_NDIS_MAX_ADAPTERS * EMU_NDIS_MAX_SLOTS];
+static _Atomic unsigned g_nrecords;
 
 const char *emu_module_state_name(int state)
 {
@@ -102,7 +116,11 @@ struct emu_adapter *emu_adapter_create(const struct emu_adapter_info *info,
     ad->pr_party =
         (struct emu_party){EMU_PARTY_MAGIC, EMU_PARTY_PROTOCOL, ad, (int)ad->nslots, ad->pr_name};
     emu_ascii_to_ndis_string(info->name, ad->name_w, 64, &ad->name_u);
-    emu_ascii_to_ndis_string(info->alias, ad->alias_w, 64, &ad->alias_u);
+    const char *brace = strchr(info->name, '{');
+    snprintf(ad->guid, sizeof(ad->guid), "%.39s", brace ? brace : info->name);
+    emu_ascii_to_ndis_string(info->alias, ad->instance_w, 64, &ad->instance_u);
+    ad->net_luid.Info.NetLuidIndex = info->ifindex;
+    ad->net_luid.Info.IfType = IF_TYPE_ETHERNET_CSMACD;
     pthread_mutex_lock(&g_ad_mu);
     if (g_nadapters < EMU_NDIS_MAX_ADAPTERS)
         g_adapters[g_nadapters++] = ad;
@@ -178,12 +196,131 @@ size_t emu_adapter_describe(struct emu_adapter *ad, char *buf, size_t len)
     return n;
 }
 
-static void wait_cleared(struct emu_module *m, _Atomic bool *flag)
+/* The interface right below slot `slot`: the nearest attached module, else the miniport. */
+static struct emu_module *module_below(struct emu_adapter *ad, unsigned slot)
+{
+    for (int p = (int)slot - 1; p >= 0; p--)
+        if (ad->slots[p] != NULL)
+            return ad->slots[p];
+    return NULL;
+}
+
+static NET_IFINDEX lower_if_index(struct emu_adapter *ad, unsigned slot)
+{
+    struct emu_module *b = module_below(ad, slot);
+    return b != NULL ? b->if_index : ad->info.ifindex;
+}
+
+static NET_LUID lower_net_luid(struct emu_adapter *ad, unsigned slot)
+{
+    struct emu_module *b = module_below(ad, slot);
+    return b != NULL ? b->net_luid : ad->net_luid;
+}
+
+/* What the emulated miniport supports, as OID_GEN_SUPPORTED_LIST would say. */
+static NDIS_OID g_supported_oids[] = {
+    OID_GEN_SUPPORTED_LIST,        OID_GEN_HARDWARE_STATUS,     OID_GEN_MEDIA_SUPPORTED,
+    OID_GEN_MEDIA_IN_USE,          OID_GEN_MAXIMUM_LOOKAHEAD,   OID_GEN_MAXIMUM_FRAME_SIZE,
+    OID_GEN_LINK_SPEED,            OID_GEN_CURRENT_PACKET_FILTER, OID_GEN_CURRENT_LOOKAHEAD,
+    OID_GEN_MAXIMUM_TOTAL_SIZE,    OID_GEN_MEDIA_CONNECT_STATUS, OID_GEN_XMIT_OK,
+    OID_GEN_RCV_OK,                OID_GEN_STATISTICS,          OID_802_3_PERMANENT_ADDRESS,
+    OID_802_3_CURRENT_ADDRESS,     OID_802_3_MULTICAST_LIST,    OID_802_3_MAXIMUM_LIST_SIZE,
+};
+#define EMU_MTU 1500
+#define EMU_LINK_SPEED 10000000000ull /* 10 Gb/s */
+#define EMU_RESTART_ATTR_TAG 'aRdN'
+
+/*
+ * The NDIS_RESTART_ATTRIBUTES chain of one stack restart: its first (here
+ * only) element is OID_GEN_MINIPORT_RESTART_ATTRIBUTES with the miniport's
+ * NDIS_RESTART_GENERAL_ATTRIBUTES, revision 2 (NDIS 6.20+). Elements come
+ * from NdisAllocateMemoryWithTagPriority, so that a filter may replace one
+ * (freeing the old with NdisFreeMemory) or append its own, as the WDK allows;
+ * the whole chain is freed with NdisFreeMemory when the restart is over.
+ */
+static PNDIS_RESTART_ATTRIBUTES restart_attributes_new(struct emu_adapter *ad)
+{
+    size_t size = offsetof(NDIS_RESTART_ATTRIBUTES, Data) + sizeof(NDIS_RESTART_GENERAL_ATTRIBUTES);
+    PNDIS_RESTART_ATTRIBUTES ra = NdisAllocateMemoryWithTagPriority(
+        &ad->mp_party, (UINT)size, EMU_RESTART_ATTR_TAG, NormalPoolPriority);
+    if (ra == NULL)
+        return NULL;
+    memset(ra, 0, size);
+    ra->Oid = OID_GEN_MINIPORT_RESTART_ATTRIBUTES;
+    ra->DataLength = sizeof(NDIS_RESTART_GENERAL_ATTRIBUTES);
+    PNDIS_RESTART_GENERAL_ATTRIBUTES g = (PNDIS_RESTART_GENERAL_ATTRIBUTES)ra->Data;
+    g->Header.Type = NDIS_OBJECT_TYPE_RESTART_GENERAL_ATTRIBUTES;
+    g->Header.Revision = NDIS_RESTART_GENERAL_ATTRIBUTES_REVISION_2;
+    g->Header.Size = NDIS_SIZEOF_RESTART_GENERAL_ATTRIBUTES_REVISION_2;
+    g->MtuSize = EMU_MTU;
+    g->MaxXmitLinkSpeed = g->MaxRcvLinkSpeed = EMU_LINK_SPEED;
+    g->LookaheadSize = EMU_MTU;
+    g->MacOptions = NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA | NDIS_MAC_OPTION_TRANSFERS_NOT_PEND |
+                    NDIS_MAC_OPTION_NO_LOOPBACK | NDIS_MAC_OPTION_FULL_DUPLEX;
+    g->SupportedPacketFilters = NDIS_PACKET_TYPE_DIRECTED | NDIS_PACKET_TYPE_MULTICAST |
+                                NDIS_PACKET_TYPE_ALL_MULTICAST | NDIS_PACKET_TYPE_BROADCAST |
+                                NDIS_PACKET_TYPE_PROMISCUOUS;
+    g->MaxMulticastListSize = 32;
+    g->AccessType = NET_IF_ACCESS_BROADCAST;
+    g->ConnectionType = NET_IF_CONNECTION_DEDICATED;
+    g->SupportedOidList = g_supported_oids;
+    g->SupportedOidListLength = sizeof(g_supported_oids);
+    return ra;
+}
+
+static void restart_attributes_free(PNDIS_RESTART_ATTRIBUTES ra)
+{
+    while (ra != NULL) {
+        PNDIS_RESTART_ATTRIBUTES next = ra->Next;
+        NdisFreeMemory(ra, 0, 0);
+        ra = next;
+    }
+}
+
+/*
+ * A pended pause or restart is waited for by its state, not by the pending
+ * flag: the completer claims the completion with an exchange of the flag
+ * first and stores the new state (and restart_status) after, so only the
+ * state tells that everything the completion publishes is visible. The
+ * completer broadcasts under m->mu after its store, and the waiter checks
+ * the state under m->mu, so the wake-up cannot be lost.
+ */
+static void wait_state_leaves(struct emu_module *m, int state)
 {
     pthread_mutex_lock(&m->mu);
-    while (atomic_load(flag))
+    while (atomic_load(&m->state) == state)
         pthread_cond_wait(&m->cv, &m->mu);
     pthread_mutex_unlock(&m->mu);
+}
+
+static void wake_waiter(struct emu_module *m)
+{
+    pthread_mutex_lock(&m->mu);
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+}
+
+void emu_module_pause_completed(struct emu_module *m)
+{
+    atomic_store(&m->state, EMU_MS_PAUSED);
+    if (emu_ndis_verifying())
+        emu_verify_pause_complete(m);
+    wake_waiter(m);
+}
+
+/* The gates open before Running is stored: see not_started() in
+   ndis_datapath.c and the ordering in ndis_verify_state.c. */
+void emu_module_restart_completed(struct emu_module *m, NDIS_STATUS status)
+{
+    m->restart_status = status;
+    if (status == NDIS_STATUS_SUCCESS) {
+        atomic_store(&m->dp_open, true);
+        atomic_store(&m->orig_open, true);
+        atomic_store(&m->state, EMU_MS_RUNNING);
+    } else {
+        atomic_store(&m->state, EMU_MS_PAUSED);
+    }
+    wake_waiter(m);
 }
 
 static void pause_module(struct emu_module *m, ULONG reason)
@@ -196,8 +333,13 @@ static void pause_module(struct emu_module *m, ULONG reason)
                                        0,
                                        reason};
     emu_watch_begin(&w, "Pause", m->name, "FilterPause");
+    /* The order the rules rely on (ndis_verify_state.c): own originations
+       close, then the call's time and Pausing are published, then
+       FilterPause runs; received NBLs may still be passed on until it
+       returns. */
     atomic_store(&m->pause_pending, true);
     atomic_store(&m->orig_open, false);
+    atomic_store(&m->pause_called_ns, emu_now_ns());
     atomic_store(&m->state, EMU_MS_PAUSING);
     emu_callctx_push(&c, m->name, "FilterPause", m);
     NDIS_STATUS st = m->drv->chars.PauseHandler(m->ctx, &pp);
@@ -205,21 +347,18 @@ static void pause_module(struct emu_module *m, ULONG reason)
     atomic_store(&m->dp_open, false);
     if (st == NDIS_STATUS_PENDING) {
         emu_watch_note(&w, "NdisFPauseComplete");
-        wait_cleared(m, &m->pause_pending);
+        wait_state_leaves(m, EMU_MS_PAUSING);
     } else {
         if (st != NDIS_STATUS_SUCCESS)
             emu_violation(EMU_RULE_STATE, m->name, "FilterPause",
                           "FilterPause returned 0x%08x: only SUCCESS or PENDING are allowed",
                           (unsigned)st);
-        if (atomic_exchange(&m->pause_pending, false)) {
-            atomic_store(&m->state, EMU_MS_PAUSED);
-            if (emu_ndis_verifying())
-                emu_verify_pause_complete(m);
-        } else {
+        if (atomic_exchange(&m->pause_pending, false))
+            emu_module_pause_completed(m);
+        else
             emu_violation(EMU_RULE_PAUSE_COMPLETE_TWICE, m->name, "FilterPause",
                           "FilterPause returned 0x%08x after calling NdisFPauseComplete",
                           (unsigned)st);
-        }
     }
     emu_watch_end(&w);
 }
@@ -235,25 +374,31 @@ static NDIS_STATUS restart_module(struct emu_adapter *ad, struct emu_module *m)
     rp.Header.Size = NDIS_SIZEOF_FILTER_RESTART_PARAMETERS_REVISION_1;
     rp.MiniportMediaType = NdisMedium802_3;
     rp.MiniportPhysicalMediaType = NdisPhysicalMedium802_3;
-    rp.LowerIfIndex = ad->info.ifindex;
+    rp.RestartAttributes = ad->restart_attrs;
+    rp.LowerIfIndex = lower_if_index(ad, m->slot);
+    rp.LowerIfNetLuid = lower_net_luid(ad, m->slot);
     emu_watch_begin(&w, "Restart", m->name, "FilterRestart");
     atomic_store(&m->restart_pending, true);
+    atomic_store(&m->restart_calling, true);
     atomic_store(&m->state, EMU_MS_RESTARTING);
-    atomic_store(&m->dp_open, true);
-    atomic_store(&m->orig_open, true);
     emu_callctx_push(&c, m->name, "FilterRestart", m);
     NDIS_STATUS st = m->drv->chars.RestartHandler(m->ctx, &rp);
     emu_callctx_pop(&c);
     if (st == NDIS_STATUS_PENDING) {
+        atomic_store(&m->restart_calling, false);
         emu_watch_note(&w, "NdisFRestartComplete");
-        wait_cleared(m, &m->restart_pending);
+        wait_state_leaves(m, EMU_MS_RESTARTING);
         st = m->restart_status;
     } else if (atomic_exchange(&m->restart_pending, false)) {
-        atomic_store(&m->state, st == NDIS_STATUS_SUCCESS ? EMU_MS_RUNNING : EMU_MS_PAUSED);
-    }
-    if (st != NDIS_STATUS_SUCCESS) {
-        atomic_store(&m->dp_open, false);
-        atomic_store(&m->orig_open, false);
+        emu_module_restart_completed(m, st);
+        atomic_store(&m->restart_calling, false);
+    } else {
+        atomic_store(&m->restart_calling, false);
+        emu_violation(EMU_RULE_RESTART_COMPLETE_UNEXPECTED, m->name, "FilterRestart",
+                      "FilterRestart returned 0x%08x after calling NdisFRestartComplete: the "
+                      "restart was completed twice",
+                      (unsigned)st);
+        st = m->restart_status;
     }
     emu_watch_end(&w);
     return st;
@@ -319,23 +464,128 @@ NDIS_STATUS emu_stack_restart_locked(struct emu_adapter *ad)
             emu_violation(EMU_RULE_STATE, m->name, "FilterSetModuleOptions",
                           "FilterSetModuleOptions failed with 0x%08x", (unsigned)st);
     }
-    for (unsigned s = 0; s < ad->nslots; s++) {
+    ad->restart_attrs = restart_attributes_new(ad);
+    NDIS_STATUS st = NDIS_STATUS_SUCCESS;
+    for (unsigned s = 0; s < ad->nslots && st == NDIS_STATUS_SUCCESS; s++) {
         struct emu_module *m = ad->slots[s];
         if (m == NULL || atomic_load(&m->state) != EMU_MS_PAUSED)
             continue;
-        NDIS_STATUS st = restart_module(ad, m);
+        st = restart_module(ad, m);
         if (st != NDIS_STATUS_SUCCESS) {
             /* Roll back: what already runs below is paused again. */
             for (int b = (int)s - 1; b >= 0; b--)
                 if (ad->slots[b] != NULL && atomic_load(&ad->slots[b]->state) == EMU_MS_RUNNING)
                     pause_module(ad->slots[b], NDIS_PAUSE_NDIS_INTERNAL);
             ad->ops->miniport_pause(ad->mp);
-            return st;
         }
     }
+    restart_attributes_free(ad->restart_attrs);
+    ad->restart_attrs = NULL;
+    if (st != NDIS_STATUS_SUCCESS)
+        return st;
     ad->ops->protocol_restart(ad->pr);
     ad->layers_running = true;
     return NDIS_STATUS_SUCCESS;
+}
+
+/*
+ * The module's interface names and numbers, as NDIS gives them: the
+ * FilterModuleGuidName "{adapter GUID}-{filter UniqueName}-NNNN", NNNN
+ * counting the modules of the same driver below it on this stack; an
+ * IfIndex and NetLuid of its own.
+ */
+static void name_module(struct emu_adapter *ad, struct emu_module *m)
+{
+    unsigned same = 0;
+    for (unsigned p = 0; p < m->slot; p++)
+        same += ad->slots[p] != NULL && ad->slots[p]->drv == m->drv;
+    snprintf(m->guid_name, sizeof(m->guid_name), "%s-%s-%04u", ad->guid, m->drv->unique_name,
+             same);
+    emu_ascii_to_ndis_string(m->guid_name, m->guid_name_w, 96, &m->guid_name_u);
+    m->if_index = ad->info.ifindex * 100 + m->slot + 1;
+    m->net_luid.Info.NetLuidIndex = m->if_index;
+    m->net_luid.Info.IfType = IF_TYPE_ETHERNET_CSMACD;
+}
+
+/* NDIS_FILTER_ATTACH_PARAMETERS as NDIS fills them for an Ethernet miniport
+   without offload (DefaultOffloadConfiguration NULL). */
+static void attach_parameters(struct emu_adapter *ad, struct emu_module *m,
+                              NDIS_FILTER_ATTACH_PARAMETERS *ap)
+{
+    memset(ap, 0, sizeof(*ap));
+    ap->Header.Type = NDIS_OBJECT_TYPE_FILTER_ATTACH_PARAMETERS;
+    ap->Header.Revision = NDIS_FILTER_ATTACH_PARAMETERS_REVISION_1;
+    ap->Header.Size = NDIS_SIZEOF_FILTER_ATTACH_PARAMETERS_REVISION_1;
+    ap->IfIndex = m->if_index;
+    ap->NetLuid = m->net_luid;
+    ap->FilterModuleGuidName = &m->guid_name_u;
+    ap->BaseMiniportIfIndex = ad->info.ifindex;
+    ap->BaseMiniportInstanceName = &ad->instance_u;
+    ap->BaseMiniportName = &ad->name_u;
+    ap->MediaConnectState = MediaConnectStateConnected;
+    ap->MediaDuplexState = MediaDuplexStateFull;
+    ap->XmitLinkSpeed = ap->RcvLinkSpeed = EMU_LINK_SPEED;
+    ap->MiniportMediaType = NdisMedium802_3;
+    ap->MiniportPhysicalMediaType = NdisPhysicalMedium802_3;
+    ap->MacAddressLength = 6;
+    memcpy(ap->CurrentMacAddress, ad->info.mac, 6);
+    ap->BaseMiniportNetLuid = ad->net_luid;
+    ap->LowerIfIndex = lower_if_index(ad, m->slot);
+    ap->LowerIfNetLuid = lower_net_luid(ad, m->slot);
+}
+
+static void record_module(struct emu_adapter *ad, struct emu_module *m)
+{
+    pthread_mutex_lock(&g_ad_mu);
+    unsigned n = atomic_load_explicit(&g_nrecords, memory_order_relaxed), i = 0;
+    while (i < n && strcmp(g_records[i].module, m->name) != 0)
+        i++;
+    if (i == n && n < sizeof(g_records) / sizeof(g_records[0])) {
+        struct module_record *r = &g_records[n];
+        snprintf(r->module, sizeof(r->module), "%s", m->name);
+        snprintf(r->driver, sizeof(r->driver), "%s", m->drv->name);
+        snprintf(r->friendly, sizeof(r->friendly), "%s", m->drv->friendly_name);
+        snprintf(r->unique, sizeof(r->unique), "%s", m->drv->unique_name);
+        snprintf(r->guid_name, sizeof(r->guid_name), "%s", m->guid_name);
+        snprintf(r->instance, sizeof(r->instance), "%s", ad->info.alias);
+        r->if_index = m->if_index;
+        atomic_store_explicit(&g_nrecords, n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&g_ad_mu);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+void emu_ndis_modules_json(FILE *f)
+{
+    unsigned n = atomic_load_explicit(&g_nrecords, memory_order_acquire);
+    fputc('[', f);
+    for (unsigned i = 0; i < n; i++) {
+        const struct module_record *r = &g_records[i];
+        const char *keys[] = {"module",           "driver",       "friendly_name",
+                              "unique_name",      "filter_module_guid_name", "miniport_instance_name"};
+        const char *vals[] = {r->module, r->driver, r->friendly, r->unique, r->guid_name, r->instance};
+        fputs(i ? ",{" : "{", f);
+        for (unsigned k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+            fprintf(f, "%s\"%s\":", k ? "," : "", keys[k]);
+            json_string(f, vals[k]);
+        }
+        fprintf(f, ",\"if_index\":%u}", r->if_index);
+    }
+    fputc(']', f);
 }
 
 NDIS_STATUS emu_stack_attach_locked(struct emu_adapter *ad, unsigned slot)
@@ -361,28 +611,9 @@ NDIS_STATUS emu_stack_attach_locked(struct emu_adapter *ad, unsigned slot)
     atomic_store(&m->ret, d->chars.ReturnNetBufferListsHandler);
     atomic_store(&m->state, EMU_MS_ATTACHING);
 
+    name_module(ad, m);
     NDIS_FILTER_ATTACH_PARAMETERS ap;
-    NDIS_STRING guid_name;
-    WCHAR guid_w[64];
-    memset(&ap, 0, sizeof(ap));
-    emu_ascii_to_ndis_string(m->name, guid_w, 64, &guid_name);
-    ap.Header.Type = NDIS_OBJECT_TYPE_FILTER_ATTACH_PARAMETERS;
-    ap.Header.Revision = NDIS_FILTER_ATTACH_PARAMETERS_REVISION_1;
-    ap.Header.Size = NDIS_SIZEOF_FILTER_ATTACH_PARAMETERS_REVISION_1;
-    ap.IfIndex = ad->info.ifindex * 100 + slot + 1;
-    ap.FilterModuleGuidName = &guid_name;
-    ap.BaseMiniportIfIndex = ad->info.ifindex;
-    ap.BaseMiniportInstanceName = &ad->alias_u;
-    ap.BaseMiniportName = &ad->name_u;
-    ap.MediaConnectState = MediaConnectStateConnected;
-    ap.MediaDuplexState = MediaDuplexStateFull;
-    ap.XmitLinkSpeed = ap.RcvLinkSpeed = 10000000000ull;
-    ap.MiniportMediaType = NdisMedium802_3;
-    ap.MiniportPhysicalMediaType = NdisPhysicalMedium802_3;
-    ap.MacAddressLength = 6;
-    memcpy(ap.CurrentMacAddress, ad->info.mac, 6);
-    ap.LowerIfIndex =
-        slot == 0 || ad->slots[slot - 1] == NULL ? ad->info.ifindex : ad->info.ifindex * 100 + slot;
+    attach_parameters(ad, m, &ap);
 
     struct emu_watch w;
     struct emu_callctx c;
@@ -403,6 +634,7 @@ NDIS_STATUS emu_stack_attach_locked(struct emu_adapter *ad, unsigned slot)
     }
     atomic_store(&m->state, EMU_MS_PAUSED);
     atomic_store_explicit(&ad->slots[slot], m, memory_order_release);
+    record_module(ad, m);
     return NDIS_STATUS_SUCCESS;
 }
 

@@ -192,30 +192,3 @@ void emu_verify_detach(struct emu_module *m)
         emu_violation(EMU_RULE_NBL_LEAK, m->name, "FilterDetach",
                       "%ld NBL(s) originated by the module never came back", out);
 }
-
-/*
- * A send or indication from module m: NBLs of its own (SourceHandle = m) are
- * an origination, checked against orig_open; NBLs it received and passes on
- * are checked against dp_open. Either is excused inside a datapath callback
- * that entered this module while the corresponding gate was open: a call
- * already in flight when the pause began may finish what it started.
- */
-void emu_verify_originate(struct emu_module *m, const char *api, PNET_BUFFER_LIST nbls)
-{
-    bool own = false;
-    for (PNET_BUFFER_LIST n = nbls; n != NULL && !own; n = n->Next)
-        own = n->SourceHandle == (NDIS_HANDLE)m;
-    if (atomic_load(own ? &m->orig_open : &m->dp_open))
-        return;
-    uint64_t need = own ? EMU_COOKIE_ORIG_OPEN : EMU_COOKIE_DP_OPEN;
-    for (const struct emu_callctx *c = emu_callctx_current(); c != NULL; c = c->outer)
-        if (c->party == m) {
-            if (c->cookie & need)
-                return;
-            break;
-        }
-    int st = atomic_load(&m->state);
-    emu_violation(EMU_RULE_CALL_WHILE_PAUSED, m->name, api,
-                  "%s of %s NBL %p while the module is %s", api, own ? "its own" : "a received",
-                  (void *)nbls, emu_module_state_name(st));
-}

@@ -32,6 +32,8 @@ static const char *const g_rule_ids[EMU_RULE_COUNT] = {
     [EMU_RULE_LOCK_MISUSE] = "lock-misuse",
     [EMU_RULE_DEADLOCK] = "deadlock",
     [EMU_RULE_STATE] = "state",
+    [EMU_RULE_CALL_WHILE_RESTARTING] = "call-while-restarting",
+    [EMU_RULE_RESTART_COMPLETE_UNEXPECTED] = "restart-complete-unexpected",
 };
 
 struct finding {
@@ -185,6 +187,10 @@ void emu_callctx_push(struct emu_callctx *c, const char *module, const char *cal
     c->callback = callback;
     c->party = party;
     c->cookie = 0;
+    /* A nested context belongs to the decision of the outermost one. */
+    c->start_ns = tls_ctx != NULL             ? tls_ctx->start_ns
+                  : atomic_load(&g_enabled) ? emu_now_ns()
+                                            : 0;
     c->outer = tls_ctx;
     tls_ctx = c;
 }

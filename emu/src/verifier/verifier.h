@@ -28,6 +28,8 @@ enum emu_rule {
     EMU_RULE_DEADLOCK,                 /* "deadlock" */
     EMU_RULE_STATE,                    /* "state": an NDIS call out of sequence
                                           (restart complete without restart...) */
+    EMU_RULE_CALL_WHILE_RESTARTING,    /* "call-while-restarting" */
+    EMU_RULE_RESTART_COMPLETE_UNEXPECTED, /* "restart-complete-unexpected" */
     EMU_RULE_COUNT
 };
 
@@ -62,6 +64,8 @@ struct emu_callctx {
     const char *callback; /* "FilterPause" */
     void *party;
     uint64_t cookie;      /* free for the pusher, e.g. the module's run epoch */
+    uint64_t start_ns;    /* when the outermost context of this thread began
+                             (emu_now_ns; 0 while the verifier is off) */
     struct emu_callctx *outer;
 };
 void emu_callctx_push(struct emu_callctx *c, const char *module, const char *callback, void *party);

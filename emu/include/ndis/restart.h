@@ -1,0 +1,85 @@
+/*
+ * Restart attributes as the WDK has them (ndis.h, "NDIS_RESTART_GENERAL_
+ * ATTRIBUTES structure"): the first element of the NDIS_RESTART_ATTRIBUTES
+ * chain that FilterRestart receives, with the interface enums and the MAC
+ * option / packet filter bits its members use. Included by <ndis.h>; never
+ * include it directly. Each group is guarded so that a definition elsewhere
+ * in ndisemu's headers wins.
+ */
+#ifndef NDISEMU_NDIS_RESTART_H
+#define NDISEMU_NDIS_RESTART_H
+
+#ifndef IF_TYPE_ETHERNET_CSMACD
+#define IF_TYPE_ETHERNET_CSMACD 6 /* ipifcons.h */
+#endif
+
+#ifndef OID_GEN_MINIPORT_RESTART_ATTRIBUTES
+#define OID_GEN_MINIPORT_RESTART_ATTRIBUTES 0x0001021D
+#endif
+
+#ifndef NDIS_RESTART_GENERAL_ATTRIBUTES_REVISION_1
+typedef enum _NET_IF_ACCESS_TYPE {
+    NET_IF_ACCESS_LOOPBACK = 1,
+    NET_IF_ACCESS_BROADCAST = 2,
+    NET_IF_ACCESS_POINT_TO_POINT = 3,
+    NET_IF_ACCESS_POINT_TO_MULTI_POINT = 4,
+    NET_IF_ACCESS_MAXIMUM = 5
+} NET_IF_ACCESS_TYPE,
+    *PNET_IF_ACCESS_TYPE;
+
+typedef enum _NET_IF_CONNECTION_TYPE {
+    NET_IF_CONNECTION_DEDICATED = 1,
+    NET_IF_CONNECTION_PASSIVE = 2,
+    NET_IF_CONNECTION_DEMAND = 3,
+    NET_IF_CONNECTION_MAXIMUM = 4
+} NET_IF_CONNECTION_TYPE,
+    *PNET_IF_CONNECTION_TYPE;
+
+typedef struct _NDIS_RECEIVE_SCALE_CAPABILITIES NDIS_RECEIVE_SCALE_CAPABILITIES,
+    *PNDIS_RECEIVE_SCALE_CAPABILITIES;
+
+typedef struct _NDIS_RESTART_GENERAL_ATTRIBUTES {
+    NDIS_OBJECT_HEADER Header;
+    ULONG MtuSize;
+    ULONG64 MaxXmitLinkSpeed;
+    ULONG64 MaxRcvLinkSpeed;
+    ULONG LookaheadSize;
+    ULONG MacOptions;
+    ULONG SupportedPacketFilters;
+    ULONG MaxMulticastListSize;
+    PNDIS_RECEIVE_SCALE_CAPABILITIES RecvScaleCapabilities;
+    NET_IF_ACCESS_TYPE AccessType;
+    ULONG Flags;
+    NET_IF_CONNECTION_TYPE ConnectionType;
+    ULONG SupportedStatistics;
+    ULONG DataBackFillSize;
+    ULONG ContextBackFillSize;
+    PNDIS_OID SupportedOidList;
+    ULONG SupportedOidListLength;
+    ULONG MaxLookaheadSizeAccessed;
+} NDIS_RESTART_GENERAL_ATTRIBUTES, *PNDIS_RESTART_GENERAL_ATTRIBUTES;
+#define NDIS_RESTART_GENERAL_ATTRIBUTES_REVISION_1 1
+#define NDIS_RESTART_GENERAL_ATTRIBUTES_REVISION_2 2
+#define NDIS_SIZEOF_RESTART_GENERAL_ATTRIBUTES_REVISION_1                                          \
+    RTL_SIZEOF_THROUGH_FIELD_NDIS(NDIS_RESTART_GENERAL_ATTRIBUTES, SupportedOidListLength)
+#define NDIS_SIZEOF_RESTART_GENERAL_ATTRIBUTES_REVISION_2                                          \
+    RTL_SIZEOF_THROUGH_FIELD_NDIS(NDIS_RESTART_GENERAL_ATTRIBUTES, MaxLookaheadSizeAccessed)
+#endif
+
+#ifndef NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA
+#define NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA 0x00000001
+#define NDIS_MAC_OPTION_RECEIVE_SERIALIZED 0x00000002
+#define NDIS_MAC_OPTION_TRANSFERS_NOT_PEND 0x00000004
+#define NDIS_MAC_OPTION_NO_LOOPBACK 0x00000008
+#define NDIS_MAC_OPTION_FULL_DUPLEX 0x00000010
+#endif
+
+#ifndef NDIS_PACKET_TYPE_DIRECTED
+#define NDIS_PACKET_TYPE_DIRECTED 0x00000001
+#define NDIS_PACKET_TYPE_MULTICAST 0x00000002
+#define NDIS_PACKET_TYPE_ALL_MULTICAST 0x00000004
+#define NDIS_PACKET_TYPE_BROADCAST 0x00000008
+#define NDIS_PACKET_TYPE_PROMISCUOUS 0x00000020
+#endif
+
+#endif
