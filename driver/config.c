@@ -3,9 +3,11 @@
  * the reconfiguration statistics.
  *
  * Who touches what:
- * - Snapshot and Generation are stored only by the selected strategy's
- *   Publish, with ConfigMutex held; the datapath loads them with acquire
- *   semantics and never writes them (the argument is in epoch.c).
+ * - HlGlobal.Config (rcu/hlrcu.h) holds the published snapshot and its
+ *   generation. Until HlConfigStart the snapshot waits in HlConfigInitial;
+ *   after it, only the selected strategy's Publish replaces it, with
+ *   ConfigMutex held; the datapath reads it through hlrcu (the argument is
+ *   in rcu/hlrcu.c).
  * - Everything else here, and reading Snapshot for GET_CONFIG / GET_STATS,
  *   happens with ConfigMutex held: the snapshot cannot be freed under the
  *   reader, because freeing it takes the same mutex.
@@ -13,6 +15,11 @@
 #include "driver.h"
 
 HL_GLOBALS HlGlobal;
+
+/* The configuration to publish at HlConfigStart: the default, or the persisted one. */
+static struct hl_snapshot *HlConfigInitial;
+static LONG64 HlConfigInitialGeneration;
+static BOOLEAN HlConfigStarted;
 
 /* GET_STATS's per-adapter totals as persisted: the retained slots, whole. */
 typedef struct _HL_SAVED_COUNTERS {
@@ -91,8 +98,8 @@ _Use_decl_annotations_ NTSTATUS HlConfigDriverEntry(VOID)
     if (Result != HL_OK)
         return Result == HL_E_NO_MEMORY ? STATUS_INSUFFICIENT_RESOURCES : STATUS_INTERNAL_ERROR;
 
-    HlGlobal.Snapshot = Snapshot;
-    HlGlobal.Generation = 1;
+    HlConfigInitial = Snapshot;
+    HlConfigInitialGeneration = 1;
     HlGlobal.ReconfigCount = 0;
     HlGlobal.LastReconfigNs = 0;
     return STATUS_SUCCESS;
@@ -130,12 +137,12 @@ _Use_decl_annotations_ NDIS_STATUS HlConfigPersist(NDIS_HANDLE FilterDriverHandl
     NDIS_STRING GenerationKeyword = RTL_CONSTANT_STRING(HL_PERSISTED_GENERATION);
     NDIS_CONFIGURATION_PARAMETER Parameter;
     NDIS_HANDLE ConfigHandle;
-    LONG64 Generation = HlGlobal.Generation;
+    LONG64 Generation = HlRcuGeneration(&HlGlobal.Config);
     const void *Blob;
     size_t BlobLength;
     NDIS_STATUS Status;
 
-    Blob = hl_snapshot_blob(HlGlobal.Snapshot, &BlobLength);
+    Blob = hl_snapshot_blob((struct hl_snapshot *)HlGlobal.Config.Pointer, &BlobLength);
     /* BINARY_DATA's Length is a USHORT: a larger blob cannot be persisted. */
     if (BlobLength > MAXUSHORT)
         return NDIS_STATUS_RESOURCES;
@@ -196,9 +203,8 @@ _Use_decl_annotations_ NDIS_STATUS HlConfigPersistCounters(NDIS_HANDLE FilterDri
     return Status;
 }
 
-static BOOLEAN HlConfigRestored;
-
-_Use_decl_annotations_ VOID HlConfigRestore(NDIS_HANDLE FilterDriverHandle)
+/* Replaces HlConfigInitial with the persisted configuration, if there is a valid one. */
+_IRQL_requires_(PASSIVE_LEVEL) static VOID HlConfigRestore(_In_ NDIS_HANDLE FilterDriverHandle)
 {
     NDIS_STRING BlobKeyword = RTL_CONSTANT_STRING(HL_PERSISTED_CONFIG);
     NDIS_STRING GenerationKeyword = RTL_CONSTANT_STRING(HL_PERSISTED_GENERATION);
@@ -209,9 +215,6 @@ _Use_decl_annotations_ VOID HlConfigRestore(NDIS_HANDLE FilterDriverHandle)
     LONG64 Generation = 0;
     NDIS_STATUS Status;
 
-    if (HlConfigRestored)
-        return;
-    HlConfigRestored = TRUE;
     if (HlConfigOpen(FilterDriverHandle, &ConfigHandle) != NDIS_STATUS_SUCCESS)
         return;
 
@@ -241,27 +244,46 @@ _Use_decl_annotations_ VOID HlConfigRestore(NDIS_HANDLE FilterDriverHandle)
      * the driver running the default rather than fail the load.
      */
     NdisReadConfiguration(&Status, &Parameter, ConfigHandle, &BlobKeyword, NdisParameterBinary);
-    if (Generation > HlGlobal.Generation && Status == NDIS_STATUS_SUCCESS && Parameter != NULL &&
+    if (Generation > HlConfigInitialGeneration && Status == NDIS_STATUS_SUCCESS && Parameter != NULL &&
         Parameter->ParameterType == NdisParameterBinary &&
         hl_config_compile(Parameter->ParameterData.BinaryData.Buffer,
                           Parameter->ParameterData.BinaryData.Length, &HlGlobal.Alloc,
                           HlGlobal.CpuCount, &Snapshot, NULL, 0) == HL_OK) {
-        /*
-         * Plain stores: this runs before the strategy is selected, so no
-         * module is attached and the control device does not exist yet;
-         * FilterAttach waits for the selection, which happens after us.
-         */
-        hl_snapshot_free(HlGlobal.Snapshot);
-        HlGlobal.Snapshot = Snapshot;
-        HlGlobal.Generation = Generation;
+        hl_snapshot_free(HlConfigInitial);
+        HlConfigInitial = Snapshot;
+        HlConfigInitialGeneration = Generation;
     }
     NdisCloseConfiguration(ConfigHandle);
+}
+
+_Use_decl_annotations_ NTSTATUS HlConfigStart(NDIS_HANDLE FilterDriverHandle)
+{
+    NTSTATUS Status;
+
+    /*
+     * Before the strategy is selected: no module is attached and the
+     * control device does not exist yet; FilterAttach waits for the
+     * selection, which happens after us. Nothing reads HlGlobal.Config yet.
+     */
+    if (HlConfigStarted)
+        return STATUS_SUCCESS;
+    HlConfigRestore(FilterDriverHandle);
+    /* hotlwf's snapshots are never freed from DISPATCH_LEVEL: no deferred frees (NULL handle). */
+    Status = HlRcuInitialize(&HlGlobal.Config, HlConfigInitial, HlConfigInitialGeneration, NULL,
+                             HL_TAG_GRACE);
+    if (!NT_SUCCESS(Status))
+        return Status;
+    HlConfigInitial = NULL;
+    HlConfigStarted = TRUE;
+    return STATUS_SUCCESS;
 }
 
 _Use_decl_annotations_ VOID HlConfigUnload(VOID)
 {
     /* Every module is detached and the strategy is gone: nobody can read it. */
-    hl_snapshot_free(HlGlobal.Snapshot);
-    HlGlobal.Snapshot = NULL;
-    HlConfigRestored = FALSE;
+    if (HlConfigStarted)
+        hl_snapshot_free(HlRcuUninitialize(&HlGlobal.Config));
+    hl_snapshot_free(HlConfigInitial);
+    HlConfigInitial = NULL;
+    HlConfigStarted = FALSE;
 }

@@ -9,6 +9,7 @@
 #define HOTLWF_DRIVER_DRIVER_H
 
 #include <ndis.h>
+#include "hlrcu.h"
 #include "hotlwf/config.h"
 #include "pooltag.h"
 
@@ -39,7 +40,7 @@ typedef struct _HL_MODULE_CPU {
     LONG64 RxDropped;
     LONG64 TxSeen;
     LONG64 TxDropped;
-    ULONG64 Generation; /* the configuration generation View was refreshed for */
+    HLRCU_CACHE Cache; /* the configuration generation View was built from */
     struct hl_view View;
 } HL_MODULE_CPU, *PHL_MODULE_CPU;
 
@@ -97,8 +98,8 @@ typedef struct _HL_GLOBALS {
 
     /* config.c: the running configuration (see config.c for who may read what). */
     KMUTEX ConfigMutex; /* serializes IOCTLs: one writer at a time */
-    struct hl_snapshot *volatile Snapshot;
-    volatile LONG64 Generation;
+    /* Config.Pointer: the running struct hl_snapshot; Config.Generation: its generation. */
+    HLRCU Config;
     ULONG64 ReconfigCount;
     ULONG64 LastReconfigNs;
     ULONG CpuCount; /* active processors at DriverEntry: snapshot counters and module slices */
@@ -117,8 +118,11 @@ extern HL_GLOBALS HlGlobal;
 /* config.c */
 _IRQL_requires_(PASSIVE_LEVEL) NTSTATUS HlConfigDriverEntry(VOID);
 _IRQL_requires_(PASSIVE_LEVEL) VOID HlConfigUnload(VOID);
-/* Replaces the default configuration with the persisted one, if any; before any FilterAttach. */
-_IRQL_requires_(PASSIVE_LEVEL) VOID HlConfigRestore(_In_ NDIS_HANDLE FilterDriverHandle);
+/*
+ * Publishes the initial configuration in HlGlobal.Config: the persisted one
+ * if there is a valid one, else the default. Idempotent; before any FilterAttach.
+ */
+_IRQL_requires_(PASSIVE_LEVEL) NTSTATUS HlConfigStart(_In_ NDIS_HANDLE FilterDriverHandle);
 /* Writes the running blob and generation to the driver's parameters; ConfigMutex held. */
 _IRQL_requires_(PASSIVE_LEVEL) NDIS_STATUS HlConfigPersist(_In_ NDIS_HANDLE FilterDriverHandle);
 /* Writes GET_STATS's retained per-adapter totals (what detached modules counted). */

@@ -60,7 +60,7 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
         Result.reason[0] = '\0';
     }
     Result.status = Status;
-    Result.generation = (uint64_t)HlGlobal.Generation;
+    Result.generation = (uint64_t)HlRcuGeneration(&HlGlobal.Config);
     Result.grace_ns = GraceNs;
     HlIoctlUnlock();
 
@@ -82,7 +82,7 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
         return STATUS_BUFFER_TOO_SMALL;
 
     HlIoctlLock();
-    Blob = hl_snapshot_blob(HlGlobal.Snapshot, &BlobLength);
+    Blob = hl_snapshot_blob((struct hl_snapshot *)HlGlobal.Config.Pointer, &BlobLength);
     if (OutLength < BlobLength) {
         /* The header's total_size tells the caller how much to ask for. */
         RtlCopyMemory(Buffer, Blob, HL_BLOB_HEADER_SIZE);
@@ -175,7 +175,7 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
         return STATUS_BUFFER_TOO_SMALL;
 
     HlIoctlLock();
-    Snapshot = HlGlobal.Snapshot;
+    Snapshot = (struct hl_snapshot *)HlGlobal.Config.Pointer;
     Rules = hl_snapshot_rule_count(Snapshot);
 
     /*
@@ -202,7 +202,7 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
     Header.header_size = sizeof(Header);
     Header.rule_count = Rules;
     Header.adapter_count = Adapters;
-    Header.generation = (uint64_t)HlGlobal.Generation;
+    Header.generation = (uint64_t)HlRcuGeneration(&HlGlobal.Config);
     Header.reconfig_count = HlGlobal.ReconfigCount;
     Header.last_reconfig_ns = HlGlobal.LastReconfigNs;
     hl_stats_read(Snapshot, 0, &Header.default_in, &Header.default_out);

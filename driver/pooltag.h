@@ -10,7 +10,7 @@
 #define HL_TAG_MODULE 'mLlH'   /* HlLm: filter module contexts (bind.c) */
 #define HL_TAG_PERCPU 'pLlH'   /* HlLp: per-module per-CPU views and counters (bind.c) */
 #define HL_TAG_CONFIG 'cLlH'   /* HlLc: compiled snapshots (config.c) */
-#define HL_TAG_GRACE 'gLlH'    /* HlLg: grace-period DPC block (epoch.c) */
+#define HL_TAG_GRACE 'gLlH'    /* HlLg: hlrcu's grace-period DPC block (HlGlobal.Config) */
 #define HL_TAG_OID 'oLlH'      /* HlLo: cloned OID requests (oid.c) */
 #define HL_TAG_STRATEGY 'sLlH' /* HlLs: strategy private state (strategy.c and friends) */
 

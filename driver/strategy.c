@@ -114,9 +114,10 @@ _Use_decl_annotations_ NTSTATUS HlStrategySelect(NDIS_HANDLE FilterDriverHandle)
         return STATUS_SUCCESS;
 
     /* Before selection ends: FilterAttach waits for it, so no module sees the swap. */
-    HlConfigRestore(FilterDriverHandle);
-    Status = HlStrategyLookup(FilterDriverHandle, &Strategy);
+    Status = HlConfigStart(FilterDriverHandle);
     if (NT_SUCCESS(Status))
+        Status = HlStrategyLookup(FilterDriverHandle, &Strategy);
+    if (NT_SUCCESS(Status) && Strategy->Initialize != NULL)
         Status = Strategy->Initialize();
     if (NT_SUCCESS(Status)) {
         HlStrategy = Strategy;
@@ -130,14 +131,14 @@ _Use_decl_annotations_ VOID HlStrategyUnload(VOID)
 {
     if (!HlStrategyInitialized)
         return;
-    HlStrategy->Uninitialize();
+    if (HlStrategy->Uninitialize != NULL)
+        HlStrategy->Uninitialize();
     HlStrategyInitialized = FALSE;
     HlStrategy = NULL;
 }
 
 _Use_decl_annotations_ VOID HlStrategyRefreshSlice(PHL_MODULE Module, PHL_MODULE_CPU Slice,
-                                                   struct hl_snapshot *Snapshot, ULONG64 Generation)
+                                                   struct hl_snapshot *Snapshot)
 {
     hl_view_refresh(&Slice->View, Snapshot, &Module->AdapterId);
-    Slice->Generation = Generation;
 }

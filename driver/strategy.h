@@ -26,8 +26,7 @@
 #include "driver.h"
 
 typedef struct _HL_READ_CONTEXT {
-    KIRQL OldIrql;
-    BOOLEAN Raised; /* ReadEnter raised to DISPATCH_LEVEL; ReadLeave lowers back */
+    HLRCU_READ Read; /* how ReadEnter reached DISPATCH_LEVEL; ReadLeave goes back (rcu/hlrcu.h) */
     ULONG Cpu;      /* processor index the batch runs on, for per-CPU state */
     PHL_MODULE_CPU Slice;
     struct hl_snapshot *Snapshot; /* the snapshot the view belongs to: per-rule hits go here */
@@ -65,8 +64,8 @@ typedef _IRQL_requires_(PASSIVE_LEVEL) VOID HL_STRATEGY_MODULE_STATE(_Inout_ PHL
 
 typedef struct _HL_STRATEGY {
     PCWSTR Name; /* the value of the Strategy parameter that selects it */
-    HL_STRATEGY_INITIALIZE *Initialize;
-    HL_STRATEGY_UNINITIALIZE *Uninitialize;
+    HL_STRATEGY_INITIALIZE *Initialize;     /* optional */
+    HL_STRATEGY_UNINITIALIZE *Uninitialize; /* optional */
     HL_STRATEGY_MODULE_ATTACH *ModuleAttach; /* optional: per-module state */
     HL_STRATEGY_MODULE_DETACH *ModuleDetach; /* optional */
     HL_STRATEGY_READ_ENTER *ReadEnter;
@@ -91,10 +90,8 @@ extern const HL_STRATEGY HlUnsafeStrategy, HlFlushDpcStrategy, HlRwLockStrategy,
 /* epoch's read side, which several strategies reuse. */
 HL_STRATEGY_READ_ENTER HlEpochReadEnter;
 HL_STRATEGY_READ_LEAVE HlEpochReadLeave;
-/* epoch's publish and its lifetime, which `reload` runs unchanged before persisting. */
+/* epoch's publish, which `reload` runs unchanged before persisting. */
 HL_STRATEGY_PUBLISH HlEpochPublish;
-HL_STRATEGY_INITIALIZE HlEpochInitialize;
-HL_STRATEGY_UNINITIALIZE HlEpochUninitialize;
 
 /*
  * Reads the Strategy parameter through NdisOpenConfigurationEx on
@@ -108,9 +105,31 @@ _IRQL_requires_(PASSIVE_LEVEL) const HL_STRATEGY *HlStrategyWaitSelected(VOID);
 _IRQL_requires_(PASSIVE_LEVEL) NTSTATUS HlStrategySelect(_In_ NDIS_HANDLE FilterDriverHandle);
 _IRQL_requires_(PASSIVE_LEVEL) VOID HlStrategyUnload(VOID);
 
-/* Shared by strategies whose read side is "the module's per-CPU view at this generation". */
-_IRQL_requires_(DISPATCH_LEVEL) VOID
-    HlStrategyRefreshSlice(_In_ PHL_MODULE Module, _Inout_ PHL_MODULE_CPU Slice,
-                           _In_opt_ struct hl_snapshot *Snapshot, _In_ ULONG64 Generation);
+/* Rebuilds a slice's view from the published snapshot (out of line: the rare path). */
+_IRQL_requires_(DISPATCH_LEVEL) VOID HlStrategyRefreshSlice(_In_ PHL_MODULE Module,
+                                                            _Inout_ PHL_MODULE_CPU Slice,
+                                                            _In_opt_ struct hl_snapshot *Snapshot);
+
+/*
+ * Shared by strategies whose read side is "the module's per-CPU view at this
+ * generation" (epoch, rwlock, rundown): R2/R3 of rcu/hlrcu.c through its
+ * per-CPU cache helper, on this CPU's slice. Inline, so that epoch's read
+ * side stays one function with no call on the fast path.
+ */
+_IRQL_requires_(DISPATCH_LEVEL) FORCEINLINE const struct hl_view *
+    HlStrategyCurrentView(_In_ PHL_MODULE Module, _Inout_ PHL_READ_CONTEXT Context)
+{
+    PHL_MODULE_CPU Slice;
+    PVOID Current;
+
+    Context->Cpu = KeGetCurrentProcessorNumberEx(NULL);
+    Slice = HlModuleCpu(Module, Context->Cpu);
+    if (HlRcuCacheIsStale(&HlGlobal.Config, &Slice->Cache, &Current))
+        HlStrategyRefreshSlice(Module, Slice, Current);
+    Context->Slice = Slice;
+    /* Only the counters of a snapshot are written after it is compiled. */
+    Context->Snapshot = (struct hl_snapshot *)Slice->View.snap;
+    return &Slice->View;
+}
 
 #endif

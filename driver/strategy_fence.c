@@ -77,9 +77,7 @@ _Use_decl_annotations_ static VOID HlFencePublish(struct hl_snapshot *NewSnapsho
         KeWaitForSingleObject(&HlFenceAllArrived, Executive, KernelMode, FALSE, NULL);
 
     /* Every module is parked in FilterPause: nobody classifies. */
-    Old = HlGlobal.Snapshot;
-    WritePointerRelease((PVOID volatile *)&HlGlobal.Snapshot, NewSnapshot);
-    WriteRelease64(&HlGlobal.Generation, HlGlobal.Generation + 1);
+    Old = HlRcuExchange(&HlGlobal.Config, NewSnapshot); /* W1, W2 */
     hl_snapshot_free(Old);
     *GraceNs = HlNowNs() - Start;
 

@@ -3,7 +3,7 @@
  * KeFlushQueuedDpcs in the configuration path". Read side identical to
  * epoch; the grace period is KeFlushQueuedDpcs alone.
  *
- * ---- Why it is wrong (epoch.c, 3.) ----
+ * ---- Why it is wrong (rcu/hlrcu.c, 2.) ----
  * KeFlushQueuedDpcs returns once every DPC that was queued when it was
  * called has run. It says nothing about code that is at DISPATCH_LEVEL
  * without being a DPC: a protocol sending at PASSIVE_LEVEL that ReadEnter
@@ -23,29 +23,15 @@
 HL_STRATEGY_READ_ENTER HlEpochReadEnter;
 HL_STRATEGY_READ_LEAVE HlEpochReadLeave;
 
-static HL_STRATEGY_INITIALIZE HlFlushDpcInitialize;
-
-_Use_decl_annotations_ static NTSTATUS HlFlushDpcInitialize(VOID)
-{
-    return STATUS_SUCCESS;
-}
-
-static HL_STRATEGY_UNINITIALIZE HlFlushDpcUninitialize;
-
-_Use_decl_annotations_ static VOID HlFlushDpcUninitialize(VOID)
-{
-}
-
 static HL_STRATEGY_PUBLISH HlFlushDpcPublish;
 
 _Use_decl_annotations_ static VOID HlFlushDpcPublish(struct hl_snapshot *NewSnapshot,
                                                      PULONG64 GraceNs)
 {
-    struct hl_snapshot *Old = HlGlobal.Snapshot;
+    struct hl_snapshot *Old;
     ULONG64 Start;
 
-    WritePointerRelease((PVOID volatile *)&HlGlobal.Snapshot, NewSnapshot);
-    WriteRelease64(&HlGlobal.Generation, HlGlobal.Generation + 1);
+    Old = HlRcuExchange(&HlGlobal.Config, NewSnapshot); /* W1, W2 */
 
     Start = HlNowNs();
     KeFlushQueuedDpcs(); /* the whole "grace period": insufficient, see above */
@@ -56,8 +42,6 @@ _Use_decl_annotations_ static VOID HlFlushDpcPublish(struct hl_snapshot *NewSnap
 
 const HL_STRATEGY HlFlushDpcStrategy = {
     .Name = L"flushdpc",
-    .Initialize = HlFlushDpcInitialize,
-    .Uninitialize = HlFlushDpcUninitialize,
     .ReadEnter = HlEpochReadEnter,
     .ReadLeave = HlEpochReadLeave,
     .Publish = HlFlushDpcPublish,

@@ -157,12 +157,11 @@ static HL_STRATEGY_PUBLISH HlPausePublish;
 
 _Use_decl_annotations_ static VOID HlPausePublish(struct hl_snapshot *NewSnapshot, PULONG64 GraceNs)
 {
-    struct hl_snapshot *Old = HlGlobal.Snapshot;
+    struct hl_snapshot *Old;
     ULONG64 Start = HlNowNs();
 
     HlPauseRound(TRUE);
-    WritePointerRelease((PVOID volatile *)&HlGlobal.Snapshot, NewSnapshot);
-    WriteRelease64(&HlGlobal.Generation, HlGlobal.Generation + 1);
+    Old = HlRcuExchange(&HlGlobal.Config, NewSnapshot); /* W1, W2 */
     hl_snapshot_free(Old); /* no real handler is running anywhere: see above */
     *GraceNs = HlNowNs() - Start;
     HlPauseRound(FALSE);

@@ -57,8 +57,6 @@ _Use_decl_annotations_ static VOID HlReloadModuleDetach(PHL_MODULE Module)
 
 const HL_STRATEGY HlReloadStrategy = {
     .Name = L"reload",
-    .Initialize = HlEpochInitialize,
-    .Uninitialize = HlEpochUninitialize,
     .ReadEnter = HlEpochReadEnter,
     .ReadLeave = HlEpochReadLeave,
     .Publish = HlReloadPublish,

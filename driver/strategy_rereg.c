@@ -54,9 +54,7 @@ _Use_decl_annotations_ static VOID HlReregWorker(PVOID Parameter)
 
     HlBindDeregister(); /* every module paused and detached: no reader exists */
 
-    Old = HlGlobal.Snapshot;
-    WritePointerRelease((PVOID volatile *)&HlGlobal.Snapshot, Work->NewSnapshot);
-    WriteRelease64(&HlGlobal.Generation, HlGlobal.Generation + 1);
+    Old = HlRcuExchange(&HlGlobal.Config, Work->NewSnapshot); /* W1, W2 */
     hl_snapshot_free(Old);
 
     Work->Status = HlBindRegister();

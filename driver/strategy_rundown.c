@@ -66,16 +66,10 @@ static HL_STRATEGY_READ_ENTER HlRundownReadEnter;
 _Use_decl_annotations_ static const struct hl_view *
 HlRundownReadEnter(PHL_MODULE Module, BOOLEAN AtDispatch, PHL_READ_CONTEXT Context)
 {
-    PHL_MODULE_CPU Slice;
-    LONG64 Generation;
     LONG Phase;
 
     /* Still at DISPATCH_LEVEL: the per-CPU slice and counters depend on it. */
-    Context->Raised = FALSE;
-    if (!AtDispatch) {
-        KeRaiseIrql(DISPATCH_LEVEL, &Context->OldIrql);
-        Context->Raised = TRUE;
-    }
+    HlRcuReadEnter(&Context->Read, AtDispatch);
     for (;;) {
         Phase = ReadAcquire(&HlRundownPhase);
         if (ExAcquireRundownProtectionCacheAware(HlRundownRef[Phase])) {
@@ -86,18 +80,7 @@ HlRundownReadEnter(PHL_MODULE Module, BOOLEAN AtDispatch, PHL_READ_CONTEXT Conte
         YieldProcessor();
     }
     Context->StrategyPrivate[0] = (ULONG_PTR)Phase;
-    Context->Cpu = KeGetCurrentProcessorNumberEx(NULL);
-    Slice = HlModuleCpu(Module, Context->Cpu);
-
-    Generation = ReadAcquire64(&HlGlobal.Generation);
-    if ((ULONG64)Generation != Slice->Generation)
-        HlStrategyRefreshSlice(Module, Slice,
-                               ReadPointerAcquire((PVOID const volatile *)&HlGlobal.Snapshot),
-                               (ULONG64)Generation);
-
-    Context->Slice = Slice;
-    Context->Snapshot = (struct hl_snapshot *)Slice->View.snap;
-    return &Slice->View;
+    return HlStrategyCurrentView(Module, Context);
 }
 
 static HL_STRATEGY_READ_LEAVE HlRundownReadLeave;
@@ -109,8 +92,7 @@ _Use_decl_annotations_ static VOID HlRundownReadLeave(PHL_MODULE Module, PHL_REA
     Context->Slice = NULL;
     Context->Snapshot = NULL;
     ExReleaseRundownProtectionCacheAware(HlRundownRef[Context->StrategyPrivate[0]]);
-    if (Context->Raised)
-        KeLowerIrql(Context->OldIrql);
+    HlRcuReadLeave(&Context->Read);
 }
 
 static HL_STRATEGY_PUBLISH HlRundownPublish;
@@ -118,12 +100,11 @@ static HL_STRATEGY_PUBLISH HlRundownPublish;
 _Use_decl_annotations_ static VOID HlRundownPublish(struct hl_snapshot *NewSnapshot,
                                                     PULONG64 GraceNs)
 {
-    struct hl_snapshot *Old = HlGlobal.Snapshot;
+    struct hl_snapshot *Old;
     LONG Phase = HlRundownPhase; /* only writers store it, under ConfigMutex */
     ULONG64 Start;
 
-    WritePointerRelease((PVOID volatile *)&HlGlobal.Snapshot, NewSnapshot);
-    WriteRelease64(&HlGlobal.Generation, HlGlobal.Generation + 1);
+    Old = HlRcuExchange(&HlGlobal.Config, NewSnapshot); /* W1, W2 */
     /* Interlocked: a full barrier, so the flip is ordered after W1/W2 for every reader. */
     InterlockedExchange(&HlRundownPhase, Phase ^ 1);
 

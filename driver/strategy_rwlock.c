@@ -45,23 +45,11 @@ _Use_decl_annotations_ static const struct hl_view *
 HlRwReadEnter(PHL_MODULE Module, BOOLEAN AtDispatch, PHL_READ_CONTEXT Context)
 {
     PLOCK_STATE_EX LockState = (PLOCK_STATE_EX)Context->StrategyPrivate;
-    PHL_MODULE_CPU Slice;
-    LONG64 Generation;
 
     /* The lock raises to DISPATCH_LEVEL itself and lowers on release: nothing to track. */
-    Context->Raised = FALSE;
     NdisAcquireRWLockRead(HlRwLock, LockState, AtDispatch ? NDIS_RWL_AT_DISPATCH_LEVEL : 0);
-    Context->Cpu = KeGetCurrentProcessorNumberEx(NULL);
-    Slice = HlModuleCpu(Module, Context->Cpu);
-
     /* Under the read lock no writer runs: plain loads would do; acquire costs nothing more. */
-    Generation = ReadAcquire64(&HlGlobal.Generation);
-    if ((ULONG64)Generation != Slice->Generation)
-        HlStrategyRefreshSlice(Module, Slice, HlGlobal.Snapshot, (ULONG64)Generation);
-
-    Context->Slice = Slice;
-    Context->Snapshot = (struct hl_snapshot *)Slice->View.snap;
-    return &Slice->View;
+    return HlStrategyCurrentView(Module, Context);
 }
 
 static HL_STRATEGY_READ_LEAVE HlRwReadLeave;
@@ -85,9 +73,7 @@ _Use_decl_annotations_ static VOID HlRwPublish(struct hl_snapshot *NewSnapshot, 
 
     NdisAcquireRWLockWrite(HlRwLock, &LockState, 0);
     *GraceNs = HlNowNs() - Start; /* the wait for open read sections is this one's grace period */
-    Old = HlGlobal.Snapshot;
-    HlGlobal.Snapshot = NewSnapshot;
-    WriteRelease64(&HlGlobal.Generation, HlGlobal.Generation + 1);
+    Old = HlRcuExchange(&HlGlobal.Config, NewSnapshot); /* W1, W2 */
     NdisReleaseRWLock(HlRwLock, &LockState);
 
     hl_snapshot_free(Old);

@@ -55,10 +55,9 @@ static HL_STRATEGY_PUBLISH HlUnsafePublish;
 _Use_decl_annotations_ static VOID HlUnsafePublish(struct hl_snapshot *NewSnapshot,
                                                    PULONG64 GraceNs)
 {
-    struct hl_snapshot *Old = HlGlobal.Snapshot;
+    struct hl_snapshot *Old;
 
-    WritePointerRelease((PVOID volatile *)&HlGlobal.Snapshot, NewSnapshot);
-    WriteRelease64(&HlGlobal.Generation, HlGlobal.Generation + 1);
+    Old = HlRcuExchange(&HlGlobal.Config, NewSnapshot); /* W1, W2 */
     *GraceNs = 0;
 
     /* No grace period: see the top of the file. */

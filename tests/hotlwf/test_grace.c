@@ -206,8 +206,8 @@ int main(int argc, char **argv)
     while (!reader_inside)
         pthread_cond_wait(&hs_cond, &hs_lock);
     pthread_mutex_unlock(&hs_lock);
-    HLT_CHECK(reader_snapshot == globals->Snapshot, "reader holds %p, running snapshot is %p",
-              (void *)reader_snapshot, (void *)globals->Snapshot);
+    HLT_CHECK(reader_snapshot == globals->Config.Pointer, "reader holds %p, running snapshot is %p",
+              (void *)reader_snapshot, (void *)globals->Config.Pointer);
     HLT_CHECK(reader_cpu >= 0 && ke_cpu_owner((unsigned)reader_cpu) != NULL,
               "reader holds no CPU (%d)", reader_cpu);
 

@@ -7,7 +7,7 @@
 # (long is 32 bits), which also catches LP64 assumptions the Linux build
 # cannot see.
 #
-# usage: mingw_ddk_check.sh SOURCE_ROOT [FILE...]   (default: driver/*.c core/*.c)
+# usage: mingw_ddk_check.sh SOURCE_ROOT [FILE...]   (default: driver/*.c core/*.c rcu/*.c)
 # exit: 0 all compile, 1 some do not, 77 no mingw-w64 here (ctest SKIP_RETURN_CODE)
 set -u
 
@@ -29,7 +29,7 @@ if [ -z "$DDK" ] || [ ! -f "$DDK/ntddk.h" ]; then
 fi
 
 if [ $# -eq 0 ]; then
-    set -- "$ROOT"/driver/*.c "$ROOT"/core/*.c
+    set -- "$ROOT"/driver/*.c "$ROOT"/core/*.c "$ROOT"/rcu/*.c
 fi
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -38,7 +38,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # tags ('mLlH') are multi-character constants, which MSVC takes silently.
 FLAGS="-fsyntax-only -std=gnu11 -Wall -Wextra -Werror -Wno-multichar
        -D_KERNEL_MODE -D_AMD64_ -DNDIS_WDM=1 -DNDIS60=1
-       -I$HERE/mingw -I$DDK -I$ROOT/include -I$ROOT/core -I$ROOT/driver"
+       -I$HERE/mingw -I$DDK -I$ROOT/include -I$ROOT/core -I$ROOT/rcu -I$ROOT/driver"
 
 failed=0
 total=0

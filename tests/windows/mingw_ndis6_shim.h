@@ -526,6 +526,11 @@ typedef struct _LOCK_STATE_EX {
 } LOCK_STATE_EX, *PLOCK_STATE_EX;
 #define NDIS_RWL_AT_DISPATCH_LEVEL 1
 
+/* ---- NDIS I/O work items ---- */
+
+typedef VOID(NDIS_IO_WORKITEM_FUNCTION)(PVOID WorkItemContext, NDIS_HANDLE NdisIoWorkItemHandle);
+typedef NDIS_IO_WORKITEM_FUNCTION *NDIS_IO_WORKITEM_ROUTINE;
+
 /* ---- functions (ndis.lib) ---- */
 
 #ifndef NDISAPI
@@ -581,5 +586,9 @@ NDISAPI VOID NdisFreeRWLock(PNDIS_RW_LOCK_EX Lock);
 NDISAPI VOID NdisAcquireRWLockRead(PNDIS_RW_LOCK_EX Lock, PLOCK_STATE_EX LockState, UCHAR Flags);
 NDISAPI VOID NdisAcquireRWLockWrite(PNDIS_RW_LOCK_EX Lock, PLOCK_STATE_EX LockState, UCHAR Flags);
 NDISAPI VOID NdisReleaseRWLock(PNDIS_RW_LOCK_EX Lock, PLOCK_STATE_EX LockState);
+NDISAPI NDIS_HANDLE NdisAllocateIoWorkItem(NDIS_HANDLE NdisObjectHandle);
+NDISAPI VOID NdisQueueIoWorkItem(NDIS_HANDLE NdisIoWorkItemHandle, NDIS_IO_WORKITEM_ROUTINE Routine,
+                                 PVOID WorkItemContext);
+NDISAPI VOID NdisFreeIoWorkItem(NDIS_HANDLE NdisIoWorkItemHandle);
 
 #endif

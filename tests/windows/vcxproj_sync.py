@@ -18,6 +18,7 @@ if not m:
     sys.exit("FAIL: no set(HL_DRIVER_SOURCES ...) in driver/CMakeLists.txt")
 want = {"driver/" + f for f in m.group(1).split()}
 want |= {"core/" + f for f in os.listdir(os.path.join(root, "core")) if f.endswith(".c")}
+want |= {"rcu/" + f for f in os.listdir(os.path.join(root, "rcu")) if f.endswith(".c")}
 
 ns = {"m": "http://schemas.microsoft.com/developer/msbuild/2003"}
 proj = ET.parse(os.path.join(root, "driver", "windows", "hotlwf.vcxproj"))

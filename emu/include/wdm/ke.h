@@ -59,6 +59,31 @@ NTKERNELAPI NTSTATUS NTAPI KeGetProcessorNumberFromIndex(ULONG ProcIndex,
                                                          PPROCESSOR_NUMBER ProcNumber);
 NTKERNELAPI ULONG NTAPI KeGetProcessorIndexFromNumber(PPROCESSOR_NUMBER ProcNumber);
 
+/*
+ * Processor hot-add notification (ke_procchange.c). ndisemu's processor
+ * count is fixed by emu_kernel_init, so a callback only ever runs for the
+ * processors that exist: at registration, with KE_PROCESSOR_CHANGE_ADD_EXISTING.
+ */
+typedef enum _KE_PROCESSOR_CHANGE_NOTIFY_STATE {
+    KeProcessorAddStartNotify = 0,
+    KeProcessorAddCompleteNotify,
+    KeProcessorAddFailureNotify
+} KE_PROCESSOR_CHANGE_NOTIFY_STATE;
+typedef struct _KE_PROCESSOR_CHANGE_NOTIFY_CONTEXT {
+    KE_PROCESSOR_CHANGE_NOTIFY_STATE State;
+    ULONG NtNumber;
+    NTSTATUS Status;
+    PROCESSOR_NUMBER ProcNumber;
+} KE_PROCESSOR_CHANGE_NOTIFY_CONTEXT, *PKE_PROCESSOR_CHANGE_NOTIFY_CONTEXT;
+typedef VOID NTAPI PROCESSOR_CALLBACK_FUNCTION(PVOID CallbackContext,
+                                               PKE_PROCESSOR_CHANGE_NOTIFY_CONTEXT ChangeContext,
+                                               PNTSTATUS OperationStatus);
+typedef PROCESSOR_CALLBACK_FUNCTION *PPROCESSOR_CALLBACK_FUNCTION;
+#define KE_PROCESSOR_CHANGE_ADD_EXISTING 1
+NTKERNELAPI PVOID NTAPI KeRegisterProcessorChangeCallback(PPROCESSOR_CALLBACK_FUNCTION CallbackFunction,
+                                                          PVOID CallbackContext, ULONG Flags);
+NTKERNELAPI VOID NTAPI KeDeregisterProcessorChangeCallback(PVOID CallbackHandle);
+
 /* DPCs. */
 struct _KDPC;
 typedef VOID KDEFERRED_ROUTINE(struct _KDPC *Dpc, PVOID DeferredContext, PVOID SystemArgument1,
