@@ -6,6 +6,7 @@
  * Split by concern: ndis/types.h (status, handles, headers, memory),
  * ndis/nbl.h (MDL, NET_BUFFER, NET_BUFFER_LIST, pools), ndis/oid.h (OIDs,
  * status and PnP indications), ndis/filter.h (the filter interface),
+ * ndis/control.h (link state, reset, statistics, offload, power payloads),
  * ndis/misc.h (locks, events, work items, configuration, devices).
  */
 #ifndef NDISEMU_NDIS_H
@@ -17,6 +18,7 @@
 #include "ndis/nbl.h"
 #include "ndis/oid.h"
 #include "ndis/filter.h"
+#include "ndis/control.h"
 #include "ndis/misc.h"
 
 #endif

@@ -46,8 +46,14 @@ static void usage(FILE *f)
                "  --batch N             NBLs per indication/send, 1..256 (default 32)\n"
                "  --split PATTERN       MDL layout: none|half|random|every:N (default none)\n"
                "  --seconds S           run time (default 5)\n"
-               "  --churn PER_SECOND    random stack pause/restart or module detach/attach\n"
-               "                        events per second (default 0)\n"
+               "  --churn PER_SECOND    churn events per second (default 0), each one picked\n"
+               "                        from the --churn-mix\n"
+               "  --churn-mix LIST      what churn does, comma-separated (default all):\n"
+               "                        restart (pause + restart a stack), detach (detach +\n"
+               "                        re-attach a module), oid (the protocol's OID set, one\n"
+               "                        cancelled), status (link down + up), pnp (device PnP\n"
+               "                        event + power cycle), reset (RESET_START/END), cancel\n"
+               "                        (NdisCancelSendNetBufferLists)\n"
                "  --param Name=Value    driver parameter (repeatable); driver:Name=Value for one\n"
                "  --device-socket PATH  serve the first control device on a Unix socket (mode\n"
                "                        0600, owner only); runs until --seconds or SIGINT/SIGTERM\n"
@@ -209,6 +215,7 @@ int main(int argc, char **argv)
         O_SPLIT,
         O_SECONDS,
         O_CHURN,
+        O_CHURN_MIX,
         O_PARAM,
         O_SOCKET,
         O_WATCHDOG,
@@ -234,6 +241,7 @@ int main(int argc, char **argv)
         {"split", required_argument, 0, O_SPLIT},
         {"seconds", required_argument, 0, O_SECONDS},
         {"churn", required_argument, 0, O_CHURN},
+        {"churn-mix", required_argument, 0, O_CHURN_MIX},
         {"param", required_argument, 0, O_PARAM},
         {"device-socket", required_argument, 0, O_SOCKET},
         {"watchdog-ms", required_argument, 0, O_WATCHDOG},
@@ -311,6 +319,12 @@ int main(int argc, char **argv)
         case O_CHURN:
             if (!parse_double(optarg, &cfg.churn))
                 return usage_error("--churn needs events per second, not '%s'", optarg);
+            break;
+        case O_CHURN_MIX:
+            if (!emu_churn_parse(optarg, &cfg.churn_mix))
+                return usage_error("--churn-mix needs a list of restart,detach,oid,status,pnp,"
+                                   "reset,cancel (or all), not '%s'",
+                                   optarg);
             break;
         case O_PARAM:
             if (!strchr(optarg, '=') || *optarg == '=')

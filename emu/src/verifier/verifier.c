@@ -32,6 +32,9 @@ static const char *const g_rule_ids[EMU_RULE_COUNT] = {
     [EMU_RULE_LOCK_MISUSE] = "lock-misuse",
     [EMU_RULE_DEADLOCK] = "deadlock",
     [EMU_RULE_STATE] = "state",
+    [EMU_RULE_OID_COMPLETE_TWICE] = "oid-complete-twice",
+    [EMU_RULE_OID_ILLEGAL_COMPLETION] = "oid-illegal-completion",
+    [EMU_RULE_OID_LEAK] = "oid-leak",
 };
 
 struct finding {

@@ -28,6 +28,9 @@ enum emu_rule {
     EMU_RULE_DEADLOCK,                 /* "deadlock" */
     EMU_RULE_STATE,                    /* "state": an NDIS call out of sequence
                                           (restart complete without restart...) */
+    EMU_RULE_OID_COMPLETE_TWICE,       /* "oid-complete-twice" */
+    EMU_RULE_OID_ILLEGAL_COMPLETION,   /* "oid-illegal-completion" */
+    EMU_RULE_OID_LEAK,                 /* "oid-leak" */
     EMU_RULE_COUNT
 };
 
