@@ -33,6 +33,7 @@
 #include "kernel.h"
 
 struct oid_hop {
+    uint64_t id; /* unique: a freed hop's address may come back for another */
     PNDIS_OID_REQUEST req;
     NDIS_OID oid;
     struct emu_party *sender;   /* whom the completion goes to */
@@ -47,6 +48,7 @@ struct oid_hop {
 struct oid_done {
     PNDIS_OID_REQUEST req;
     struct emu_party *by;
+    NDIS_OID oid;
 };
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -54,6 +56,7 @@ static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
 static struct oid_hop *g_hops;
 static struct oid_done g_done[OID_DONE_RING];
 static unsigned g_done_next;
+static uint64_t g_next_id;
 
 static const char *const g_fc_names[EMU_FC_COUNT] = {
     [EMU_FC_OID] = "filter_oid_requests",
@@ -140,10 +143,25 @@ static void count_call(struct emu_adapter *ad, enum emu_filter_call c)
     atomic_fetch_add_explicit(&ad->filter_calls[c], 1, memory_order_relaxed);
 }
 
+/* The hop handing `req` to `receiver`: a live one before one being completed
+   (the sender may reuse a request as soon as its completion arrived). */
 static struct oid_hop **find_hop_locked(PNDIS_OID_REQUEST req, struct emu_party *receiver)
 {
+    struct oid_hop **completing = NULL;
     for (struct oid_hop **pp = &g_hops; *pp; pp = &(*pp)->next)
-        if ((*pp)->req == req && (*pp)->receiver == receiver)
+        if ((*pp)->req == req && (*pp)->receiver == receiver) {
+            if (!(*pp)->completing)
+                return pp;
+            if (completing == NULL)
+                completing = pp;
+        }
+    return completing;
+}
+
+static struct oid_hop **find_id_locked(uint64_t id)
+{
+    for (struct oid_hop **pp = &g_hops; *pp; pp = &(*pp)->next)
+        if ((*pp)->id == id)
             return pp;
     return NULL;
 }
@@ -179,6 +197,7 @@ static NDIS_STATUS oid_down(struct emu_adapter *ad, int pos, struct emu_party *f
     h->sender = from;
     pthread_mutex_lock(&g_mu);
     struct emu_module *m = next_locked(ad, pos, -1, CTL_OID);
+    uint64_t id = h->id = ++g_next_id;
     h->receiver = m ? &m->party : &ad->mp_party;
     h->next = g_hops;
     g_hops = h;
@@ -196,12 +215,14 @@ static NDIS_STATUS oid_down(struct emu_adapter *ad, int pos, struct emu_party *f
                                    : NDIS_STATUS_NOT_SUPPORTED;
     }
     if (st != NDIS_STATUS_PENDING) {
+        /* The hop is gone, or being completed, if the callee also completed it. */
         pthread_mutex_lock(&g_mu);
-        struct oid_hop **pp = find_hop_locked(req, m ? &m->party : &ad->mp_party);
-        if (pp != NULL)
+        struct oid_hop **pp = find_id_locked(id);
+        bool completed = pp == NULL || (*pp)->completing;
+        if (!completed)
             drop_hop_locked(pp);
         pthread_mutex_unlock(&g_mu);
-        if (pp == NULL && m != NULL)
+        if (completed && m != NULL)
             emu_violation(EMU_RULE_OID_COMPLETE_TWICE, m->name, "FilterOidRequest",
                           "FilterOidRequest returned 0x%08x for OID 0x%08x after completing it "
                           "with NdisFOidRequestComplete (only PENDING may follow a completion)",
@@ -224,11 +245,16 @@ static void oid_complete(struct emu_adapter *ad, struct emu_party *by, const cha
     struct oid_hop **pp = find_hop_locked(req, by);
     struct oid_hop *h = pp ? *pp : NULL;
     bool twice = h != NULL && h->completing;
+    NDIS_OID oid = h ? h->oid : 0;
     for (unsigned i = 0; h == NULL && i < OID_DONE_RING; i++)
-        twice = twice || (g_done[i].req == req && g_done[i].by == by);
+        if (g_done[i].req == req && g_done[i].by == by) {
+            twice = true;
+            oid = g_done[i].oid;
+        }
+    uint64_t id = h ? h->id : 0;
     if (h != NULL && !h->completing) {
         h->completing = true;
-        g_done[g_done_next++ % OID_DONE_RING] = (struct oid_done){req, by};
+        g_done[g_done_next++ % OID_DONE_RING] = (struct oid_done){req, by, h->oid};
     } else {
         h = NULL;
     }
@@ -236,8 +262,8 @@ static void oid_complete(struct emu_adapter *ad, struct emu_party *by, const cha
     if (h == NULL) {
         if (twice)
             emu_violation(EMU_RULE_OID_COMPLETE_TWICE, name, api,
-                          "OID request %p completed twice (DV NDIS: OID completed twice)",
-                          (void *)req);
+                          "OID request %p (OID 0x%08x) completed twice", (void *)req,
+                          (unsigned)oid);
         else
             emu_violation(EMU_RULE_OID_ILLEGAL_COMPLETION, name, api,
                           "completes OID request %p, which NDIS never handed to it "
@@ -257,9 +283,8 @@ static void oid_complete(struct emu_adapter *ad, struct emu_party *by, const cha
         ad->ops->protocol_oid_complete(ad->pr, req, status);
     }
     pthread_mutex_lock(&g_mu);
-    for (pp = &g_hops; *pp && *pp != h; pp = &(*pp)->next)
-        ;
-    if (*pp)
+    pp = find_id_locked(id);
+    if (pp != NULL)
         drop_hop_locked(pp);
     pthread_mutex_unlock(&g_mu);
 }
@@ -517,7 +542,7 @@ void emu_oid_forget(struct emu_module *m)
     pthread_mutex_lock(&g_mu);
     for (unsigned i = 0; i < OID_DONE_RING; i++)
         if (g_done[i].by == &m->party)
-            g_done[i] = (struct oid_done){NULL, NULL};
+            g_done[i] = (struct oid_done){NULL, NULL, 0};
     pthread_mutex_unlock(&g_mu);
 }
 
