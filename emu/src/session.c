@@ -133,10 +133,12 @@ struct emu_session *emu_session_create(const struct emu_session_config *c, char 
     s->cpus = c->cpus ? (c->cpus > 64 ? 64 : c->cpus) : host_cores();
 
     const char *t = c->traffic ? c->traffic : "gen";
-    s->traffic = strcmp(t, "gen") ? emu_traffic_load_pcap(t, serr, sizeof(serr))
-                                  : emu_traffic_generate(4096, c->seed);
+    bool gen = !strcmp(t, "gen") || !strcmp(t, "mtu");
+    s->traffic = !strcmp(t, "gen")   ? emu_traffic_generate(4096, c->seed)
+                 : !strcmp(t, "mtu") ? emu_traffic_generate_mtu(1024, c->seed)
+                                     : emu_traffic_load_pcap(t, serr, sizeof(serr));
     if (!s->traffic) {
-        snprintf(err, errlen, "traffic: %s", strcmp(t, "gen") ? serr : "out of memory");
+        snprintf(err, errlen, "traffic: %s", gen ? "out of memory" : serr);
         goto fail;
     }
 

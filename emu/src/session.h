@@ -25,7 +25,8 @@ struct emu_session_config {
     const char *drivers[EMU_SESSION_MAX_DRIVERS];
     unsigned ndrivers;
     const char *stack;   /* adapter.h spec; NULL: every driver once, in order; "": none */
-    const char *traffic; /* "gen" (default) or a pcap file */
+    const char *traffic; /* "gen" (default), "mtu" (frames up to and beyond the
+                            Ethernet MTU, jumbo included) or a pcap file */
     uint64_t rate;       /* receive packets/s per adapter; 0 = as fast as possible */
     uint64_t tx_rate;    /* protocol sends/s per adapter; 0 = as fast as possible */
     bool tx;             /* the protocol sends (default on) */
