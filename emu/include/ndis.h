@@ -7,6 +7,7 @@
  * ndis/types.h (status, handles, headers, memory),
  * ndis/nbl.h (MDL, NET_BUFFER, NET_BUFFER_LIST, pools), ndis/oid.h (OIDs,
  * status and PnP indications), ndis/offload.h (NDIS_OFFLOAD), ndis/filter.h (the filter interface),
+ * ndis/control.h (offload parameters and encapsulation, power payloads),
  * ndis/misc.h (locks, events, work items, configuration, devices).
  */
 #ifndef NDISEMU_NDIS_H
@@ -20,7 +21,7 @@
 #include "ndis/oid.h"
 #include "ndis/offload.h"
 #include "ndis/filter.h"
+#include "ndis/control.h"
 #include "ndis/misc.h"
-#include "ndis/restart.h"
 
 #endif

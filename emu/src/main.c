@@ -1,7 +1,8 @@
 /*
  * ndisemu: run NDIS 6 filter drivers (.so built with ndisemu-cc or
  * ndisemu_add_driver) in user mode under the verifier, with traffic.
- * Exit status: 0 clean, 1 findings, 2 usage error, 3 deadlock.
+ * Exit status: 0 clean, 1 findings, 2 usage error, 3 deadlock; with
+ * --conformance 1 means a phase failed (conformance.h).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "adapter.h"
+#include "conformance.h"
 #include "session.h"
 #include "verifier.h"
 
@@ -37,7 +39,8 @@ static void usage(FILE *f)
                "  --cpus N              emulated CPUs (default: host cores, at most 64)\n"
                "  --adapters N          adapters (default 1)\n"
                "  --queues N            receive queues (CPUs) per adapter (default min(cpus,4))\n"
-               "  --traffic SRC         FILE.pcap or gen (default gen)\n"
+               "  --traffic SRC         FILE.pcap, gen, or mtu (frames up to and beyond the\n"
+               "                        Ethernet MTU, jumbo frames to 9014 bytes) (default gen)\n"
                "  --rate PPS            receive packets/s per adapter, 0 = as fast as possible\n"
                "                        (default 0)\n"
                "  --tx-rate PPS         protocol sends/s per adapter, 0 = as fast as possible\n"
@@ -46,8 +49,14 @@ static void usage(FILE *f)
                "  --batch N             NBLs per indication/send, 1..256 (default 32)\n"
                "  --split PATTERN       MDL layout: none|half|random|every:N (default none)\n"
                "  --seconds S           run time (default 5)\n"
-               "  --churn PER_SECOND    random stack pause/restart or module detach/attach\n"
-               "                        events per second (default 0)\n"
+               "  --churn PER_SECOND    churn events per second (default 0), each one picked\n"
+               "                        from the --churn-mix\n"
+               "  --churn-mix LIST      what churn does, comma-separated (default all):\n"
+               "                        restart (pause + restart a stack), detach (detach +\n"
+               "                        re-attach a module), oid (the protocol's OID set, one\n"
+               "                        cancelled), status (link down + up), pnp (device PnP\n"
+               "                        event + power cycle), reset (RESET_START/END), cancel\n"
+               "                        (NdisCancelSendNetBufferLists)\n"
                "  --param Name=Value    driver parameter (repeatable); driver:Name=Value for one\n"
                "  --device-socket PATH  serve the first control device on a Unix socket (mode\n"
                "                        0600, owner only); runs until --seconds or SIGINT/SIGTERM\n"
@@ -55,12 +64,20 @@ static void usage(FILE *f)
                "  --no-verifier         verifier bookkeeping off (benchmarks)\n"
                "  --no-recycle          a fresh NBL for every received packet\n"
                "  --seed N              traffic/churn seed (default 1)\n"
+               "  --conformance         run the conformance phases instead of a timed run: the\n"
+               "                        driver on 2 adapters, traffic both ways with frames up to\n"
+               "                        and beyond the MTU, NDIS_RECEIVE_FLAGS_RESOURCES,\n"
+               "                        pause/restart, media disconnect/connect, resets, OIDs,\n"
+               "                        power cycle, send cancel, detach/re-attach, then a\n"
+               "                        connectivity check and unload; a pass/fail line per phase\n"
+               "                        (--adapters, --traffic, --rate, --churn do not apply)\n"
                "  --json                print one JSON object on stdout instead of the report\n"
                "  --progress            progress line on stderr even when it is not a tty\n"
                "  --quiet               no progress line, findings only\n"
                "  --help                this text\n"
                "\n"
-               "Exit status: 0 clean, 1 on any finding, 2 usage error, 3 deadlock.\n");
+               "Exit status: 0 clean, 1 on any finding (with --conformance: a failed phase),\n"
+               "2 usage error, 3 deadlock.\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -210,6 +227,7 @@ int main(int argc, char **argv)
         O_SPLIT,
         O_SECONDS,
         O_CHURN,
+        O_CHURN_MIX,
         O_PARAM,
         O_SOCKET,
         O_WATCHDOG,
@@ -217,6 +235,7 @@ int main(int argc, char **argv)
         O_NORECYCLE,
         O_SEED,
         O_JSON,
+        O_CONFORMANCE,
         O_PROGRESS,
         O_QUIET,
         O_HELP
@@ -235,6 +254,7 @@ int main(int argc, char **argv)
         {"split", required_argument, 0, O_SPLIT},
         {"seconds", required_argument, 0, O_SECONDS},
         {"churn", required_argument, 0, O_CHURN},
+        {"churn-mix", required_argument, 0, O_CHURN_MIX},
         {"param", required_argument, 0, O_PARAM},
         {"device-socket", required_argument, 0, O_SOCKET},
         {"watchdog-ms", required_argument, 0, O_WATCHDOG},
@@ -242,13 +262,14 @@ int main(int argc, char **argv)
         {"no-recycle", no_argument, 0, O_NORECYCLE},
         {"seed", required_argument, 0, O_SEED},
         {"json", no_argument, 0, O_JSON},
+        {"conformance", no_argument, 0, O_CONFORMANCE},
         {"progress", no_argument, 0, O_PROGRESS},
         {"quiet", no_argument, 0, O_QUIET},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0},
     };
     struct emu_session_config cfg;
-    bool json = false, quiet = false, force_progress = false;
+    bool json = false, quiet = false, force_progress = false, conformance = false;
     uint64_t v;
     int o;
 
@@ -313,6 +334,12 @@ int main(int argc, char **argv)
             if (!parse_double(optarg, &cfg.churn))
                 return usage_error("--churn needs events per second, not '%s'", optarg);
             break;
+        case O_CHURN_MIX:
+            if (!emu_churn_parse(optarg, &cfg.churn_mix))
+                return usage_error("--churn-mix needs a list of restart,detach,oid,status,pnp,"
+                                   "reset,cancel (or all), not '%s'",
+                                   optarg);
+            break;
         case O_PARAM:
             if (!strchr(optarg, '=') || *optarg == '=')
                 return usage_error("--param needs Name=Value, not '%s'", optarg);
@@ -341,6 +368,9 @@ int main(int argc, char **argv)
         case O_JSON:
             json = true;
             break;
+        case O_CONFORMANCE:
+            conformance = true;
+            break;
         case O_PROGRESS:
             force_progress = true;
             break;
@@ -360,6 +390,12 @@ int main(int argc, char **argv)
         return usage_error("need at least one --driver (or --stack \"\" to run without "
                            "filters)%s",
                            "");
+
+    if (conformance) {
+        if (cfg.ndrivers == 0)
+            return usage_error("--conformance needs a --driver%s", "");
+        return emu_conformance_run(&cfg, json, quiet);
+    }
 
     char err[512];
     struct emu_session *s = emu_session_create(&cfg, err, sizeof(err));

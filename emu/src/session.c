@@ -133,10 +133,12 @@ struct emu_session *emu_session_create(const struct emu_session_config *c, char 
     s->cpus = c->cpus ? (c->cpus > 64 ? 64 : c->cpus) : host_cores();
 
     const char *t = c->traffic ? c->traffic : "gen";
-    s->traffic = strcmp(t, "gen") ? emu_traffic_load_pcap(t, serr, sizeof(serr))
-                                  : emu_traffic_generate(4096, c->seed);
+    bool gen = !strcmp(t, "gen") || !strcmp(t, "mtu");
+    s->traffic = !strcmp(t, "gen")   ? emu_traffic_generate(4096, c->seed)
+                 : !strcmp(t, "mtu") ? emu_traffic_generate_mtu(1024, c->seed)
+                                     : emu_traffic_load_pcap(t, serr, sizeof(serr));
     if (!s->traffic) {
-        snprintf(err, errlen, "traffic: %s", strcmp(t, "gen") ? serr : "out of memory");
+        snprintf(err, errlen, "traffic: %s", gen ? "out of memory" : serr);
         goto fail;
     }
 
@@ -228,13 +230,79 @@ static void sample(struct emu_session *s, uint64_t now)
     s->last_rx = rx, s->last_orig = orig, s->last_tx = tx;
 }
 
+static const char *const churn_names[] = {"restart", "detach", "oid",   "status",
+                                           "pnp",     "reset",  "cancel"};
+
+bool emu_churn_parse(const char *list, unsigned *out)
+{
+    char buf[256], *save = NULL;
+    unsigned bits = 0;
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        unsigned i = 0, n = sizeof(churn_names) / sizeof(churn_names[0]);
+        if (strcmp(tok, "all") == 0) {
+            bits |= EMU_CHURN_ALL;
+            continue;
+        }
+        while (i < n && strcmp(tok, churn_names[i]) != 0)
+            i++;
+        if (i == n)
+            return false;
+        bits |= 1u << i;
+    }
+    *out = bits;
+    return bits != 0;
+}
+
+/* One churn event of kind `bit` on host h; r supplies the random choices. */
+static void churn_one(struct emu_host *h, unsigned bit, uint64_t r)
+{
+    struct emu_adapter *ad = emu_host_adapter(h);
+    unsigned slots = emu_adapter_slot_count(ad);
+    if (bit == EMU_CHURN_DETACH && slots == 0)
+        bit = EMU_CHURN_RESTART; /* no module to detach */
+    switch (bit) {
+    case EMU_CHURN_DETACH: {
+        unsigned slot = (unsigned)(r % slots);
+        emu_adapter_detach_module(ad, slot);
+        emu_adapter_attach_module(ad, slot);
+        break;
+    }
+    case EMU_CHURN_RESTART:
+        emu_adapter_pause(ad);
+        emu_adapter_restart(ad);
+        break;
+    case EMU_CHURN_OID:
+        emu_host_oid_burst(h);
+        break;
+    case EMU_CHURN_STATUS:
+        emu_host_link(h, false);
+        emu_host_link(h, true);
+        break;
+    case EMU_CHURN_PNP:
+        emu_host_power_cycle(h);
+        break;
+    case EMU_CHURN_RESET:
+        emu_host_reset(h);
+        break;
+    default:
+        emu_host_cancel_sends(h);
+        break;
+    }
+}
+
 /* Churn: at exponentially distributed moments (a Poisson process of the
-   requested rate, deterministic from the seed) pause and restart a whole
-   stack, or detach a module and attach it again. */
+   requested rate, deterministic from the seed) one event of the chosen mix
+   on a random adapter. */
 static void *churn_thread(void *arg)
 {
     struct emu_session *s = arg;
     uint64_t rng = s->cfg.seed ^ 0xc4c4c4c4ull;
+    unsigned mix = s->cfg.churn_mix ? s->cfg.churn_mix : EMU_CHURN_DEFAULT;
+    unsigned kinds[8], nkinds = 0;
+    for (unsigned b = 0; b < 8; b++)
+        if (mix & (1u << b))
+            kinds[nkinds++] = 1u << b;
 
     pthread_mutex_lock(&s->mu);
     while (!s->quit) {
@@ -251,16 +319,7 @@ static void *churn_thread(void *arg)
             break;
         pthread_mutex_unlock(&s->mu);
         uint64_t r = emu_rng_next(&rng);
-        struct emu_adapter *ad = emu_host_adapter(s->hosts[r % s->nhosts]);
-        unsigned slots = emu_adapter_slot_count(ad);
-        if (slots && (r >> 32) % 2) {
-            unsigned slot = (unsigned)(r >> 40) % slots;
-            emu_adapter_detach_module(ad, slot);
-            emu_adapter_attach_module(ad, slot);
-        } else {
-            emu_adapter_pause(ad);
-            emu_adapter_restart(ad);
-        }
+        churn_one(s->hosts[r % s->nhosts], kinds[(r >> 32) % nkinds], r >> 40);
         atomic_fetch_add(&s->churn_events, 1);
         pthread_mutex_lock(&s->mu);
     }
@@ -413,6 +472,11 @@ size_t emu_session_samples(const struct emu_session *s, const struct emu_session
 uint64_t emu_session_churn_events(const struct emu_session *s)
 {
     return atomic_load(&((struct emu_session *)s)->churn_events);
+}
+
+struct emu_host *emu_session_host(const struct emu_session *s, unsigned i)
+{
+    return i < s->nhosts ? s->hosts[i] : NULL;
 }
 
 double emu_session_rate(const struct emu_session *s)

@@ -25,14 +25,16 @@ struct emu_session_config {
     const char *drivers[EMU_SESSION_MAX_DRIVERS];
     unsigned ndrivers;
     const char *stack;   /* adapter.h spec; NULL: every driver once, in order; "": none */
-    const char *traffic; /* "gen" (default) or a pcap file */
+    const char *traffic; /* "gen" (default), "mtu" (frames up to and beyond the
+                            Ethernet MTU, jumbo included) or a pcap file */
     uint64_t rate;       /* receive packets/s per adapter; 0 = as fast as possible */
     uint64_t tx_rate;    /* protocol sends/s per adapter; 0 = as fast as possible */
     bool tx;             /* the protocol sends (default on) */
     unsigned batch;      /* default 32 */
     const char *split;   /* none | half | random | every:N (default none) */
     double seconds;      /* run_for default; 5 */
-    double churn;        /* pause/restart or detach/attach events per second; 0 = none */
+    double churn;        /* churn events per second; 0 = none */
+    unsigned churn_mix;  /* EMU_CHURN_* bits; 0: EMU_CHURN_DEFAULT */
     const char *params[EMU_SESSION_MAX_PARAMS]; /* "Name=Value" or "driver:Name=Value" */
     unsigned nparams;
     const char *device_socket; /* NULL: none */
@@ -41,6 +43,21 @@ struct emu_session_config {
     bool recycle;              /* default on: receive NBLs reused, not reallocated */
     uint64_t seed;             /* default 1 */
 };
+
+/* What a churn event may be, picked uniformly among the chosen ones. */
+enum {
+    EMU_CHURN_RESTART = 1u << 0, /* pause the stack, restart it */
+    EMU_CHURN_DETACH = 1u << 1,  /* pause, detach a module, attach it again, restart */
+    EMU_CHURN_OID = 1u << 2,     /* the protocol's OID set, one pended OID cancelled */
+    EMU_CHURN_STATUS = 1u << 3,  /* link down, then up (NDIS_STATUS_LINK_STATE) */
+    EMU_CHURN_PNP = 1u << 4,     /* device PnP event, then a Net PnP power cycle */
+    EMU_CHURN_RESET = 1u << 5,   /* NDIS_STATUS_RESET_START, RESET_END */
+    EMU_CHURN_CANCEL = 1u << 6,  /* NdisCancelSendNetBufferLists from the protocol */
+    EMU_CHURN_ALL = (1u << 7) - 1,
+    EMU_CHURN_DEFAULT = EMU_CHURN_ALL,
+};
+/* "restart,oid,..." or "all" -> bits; false on an unknown name. */
+bool emu_churn_parse(const char *list, unsigned *out);
 
 /* One second of the run, for a throughput timeline. */
 struct emu_session_sample {
@@ -80,8 +97,11 @@ const char *emu_session_adapter_name(const struct emu_session *s, unsigned i);
 /* Figures so far (exact after stop: taken before the adapters went away). */
 void emu_session_figures(const struct emu_session *s, unsigned i, struct emu_host_figures *out);
 size_t emu_session_samples(const struct emu_session *s, const struct emu_session_sample **out);
-/* Churn events (pause+restart or detach+attach) done so far. */
+/* Churn events done so far. */
 uint64_t emu_session_churn_events(const struct emu_session *s);
+/* The adapter's host, for a driver of its control path (conformance.c). */
+struct emu_host *emu_session_host(const struct emu_session *s, unsigned i);
+
 /* Packets/s delivered to protocols over the last complete second. */
 double emu_session_rate(const struct emu_session *s);
 

@@ -138,9 +138,17 @@ static inline void h_pr_restart(void *pr)
     t_logf("pr_restart");
     atomic_store(&h->pr_on, true);
 }
-static const struct emu_edge_ops t_ops
-    __attribute__((unused)) = {h_mp_send,    h_mp_return,        h_mp_pause, h_mp_restart, h_mp_oid,
-                               h_pr_receive, h_pr_send_complete, h_pr_pause, h_pr_restart};
+static const struct emu_edge_ops t_ops __attribute__((unused)) = {
+    .miniport_send = h_mp_send,
+    .miniport_return = h_mp_return,
+    .miniport_pause = h_mp_pause,
+    .miniport_restart = h_mp_restart,
+    .miniport_oid = h_mp_oid,
+    .protocol_receive = h_pr_receive,
+    .protocol_send_complete = h_pr_send_complete,
+    .protocol_pause = h_pr_pause,
+    .protocol_restart = h_pr_restart,
+};
 
 static inline struct t_host *t_host_new(const char *alias)
 {

@@ -32,6 +32,11 @@ expect 2 "param needs Name=Value" --param NoValue --stack ""
 expect 2 "unexpected argument" --stack "" extra
 expect 2 "traffic" --stack "" --traffic /nonexistent/x.pcap --seconds 0
 expect 2 "usage: ndisemu" --adapters 0
+expect 2 "churn-mix needs" --churn-mix restart,bogus --stack ""
+expect 2 "churn-mix needs" --churn-mix "" --stack ""
+expect 2 "conformance needs a --driver" --conformance --stack ""
+expect 0 "--churn-mix LIST" --help
+expect 0 "--conformance" --help
 expect 0 "--device-socket PATH" --help
 expect 0 "default 32" --help
 if [ $fail -eq 0 ]; then echo "cli_usage: ok"; fi

@@ -24,7 +24,30 @@ static const char *const counter_names[EMU_HOST_COUNTER_COUNT] = {
     "tx_dropped_by_filter",
     "tx_refused_paused",
     "tx_corrupted",
+    "oid_issued",
+    "oid_pended",
+    "oid_completed",
+    "oid_cancelled",
+    "oid_unexpected_answers",
+    "status_indicated",
+    "status_delivered",
+    "net_pnp_delivered",
+    "device_pnp_at_miniport",
+    "resets",
+    "send_cancels",
+    "send_cancels_at_miniport",
+    "filter_oid_requests",
+    "filter_oid_cancels",
+    "filter_status_indications",
+    "filter_net_pnp_events",
+    "filter_device_pnp_events",
+    "filter_send_cancels",
 };
+
+_Static_assert(EMU_FILTER_SEND_CANCELS - EMU_FILTER_OID_REQUESTS + 1 == EMU_FC_COUNT &&
+                   EMU_FILTER_SEND_CANCELS - EMU_FILTER_OID_REQUESTS ==
+                       EMU_FC_SEND_CANCEL - EMU_FC_OID,
+               "the filter_* figures mirror enum emu_filter_call");
 
 const char *emu_host_counter_name(enum emu_host_counter c)
 {
@@ -37,10 +60,16 @@ static const struct emu_edge_ops host_ops = {
     .miniport_pause = host_mp_pause,
     .miniport_restart = host_mp_restart,
     .miniport_oid = host_mp_oid,
+    .miniport_cancel_oid = host_mp_cancel_oid,
+    .miniport_cancel_send = host_mp_cancel_send,
+    .miniport_device_pnp = host_mp_device_pnp,
     .protocol_receive = host_pr_receive,
     .protocol_send_complete = host_pr_send_complete,
     .protocol_pause = host_pr_pause,
     .protocol_restart = host_pr_restart,
+    .protocol_oid_complete = host_pr_oid_complete,
+    .protocol_status = host_pr_status,
+    .protocol_net_pnp = host_pr_net_pnp,
 };
 
 void host_sleep_ns(uint64_t ns)
@@ -213,7 +242,8 @@ struct emu_host *emu_host_create(unsigned index, const struct emu_host_config *c
         free(h);
         return NULL;
     }
-    if (!host_mp_init(h, err, errlen) || !host_pr_init(h, err, errlen)) {
+    if (!host_mp_init(h, err, errlen) || !host_pr_init(h, err, errlen) ||
+        !host_ctl_init(h, err, errlen)) {
         emu_host_destroy(h);
         return NULL;
     }
@@ -251,6 +281,41 @@ void emu_host_figures(const struct emu_host *h, struct emu_host_figures *out)
 {
     for (unsigned c = 0; c < EMU_HOST_COUNTER_COUNT; c++)
         out->v[c] = host_total(h, (enum emu_host_counter)c);
+    for (unsigned c = 0; c < EMU_FC_COUNT; c++)
+        out->v[EMU_FILTER_OID_REQUESTS + c] = emu_adapter_filter_calls(h->ad, c);
+}
+
+void emu_host_oid_burst(struct emu_host *h)
+{
+    host_oid_burst(h);
+}
+
+void emu_host_link(struct emu_host *h, bool up)
+{
+    host_indicate_link(h, up);
+}
+
+void emu_host_reset(struct emu_host *h)
+{
+    host_reset(h);
+}
+
+void emu_host_power_cycle(struct emu_host *h)
+{
+    NDIS_POWER_PROFILE profile = NdisPowerProfileAcOnLine;
+    emu_adapter_device_pnp(h->ad, NdisDevicePnPEventPowerProfileChanged, &profile,
+                           sizeof(profile));
+    emu_adapter_power_cycle(h->ad);
+}
+
+void emu_host_cancel_sends(struct emu_host *h)
+{
+    atomic_fetch_add(&h->ctl.cancel_sends, 1);
+}
+
+void emu_host_set_rx_resources(struct emu_host *h, bool all)
+{
+    atomic_store(&h->mp.rx_resources_all, all);
 }
 
 void emu_host_destroy(struct emu_host *h)
@@ -267,6 +332,7 @@ void emu_host_destroy(struct emu_host *h)
         host_pr_stop_returner(h);
         emu_adapter_destroy(h->ad);
     }
+    host_ctl_fini(h); /* after the adapter: a detach waits for the OIDs it completes */
     host_pr_fini(h);
     host_mp_fini(h);
     free(h);

@@ -76,6 +76,7 @@ struct host_miniport {
     _Atomic(PNET_BUFFER_LIST) deferred;
     atomic_long tx_pending;
     atomic_uint sends;
+    atomic_bool rx_resources_all; /* every indication with NDIS_RECEIVE_FLAGS_RESOURCES */
     /* Unpaced: the rate sustained while running, and when the pause began. */
     _Atomic uint64_t running_pps, paused_at_ns;
 };
@@ -101,12 +102,48 @@ struct host_protocol {
     uint64_t rng; /* sender thread only */
 };
 
+#define HOST_PEND_MAX 8
+#define HOST_OID_BUF 256
+
+/* An OID the miniport answered and pended, to complete at due_ns. */
+struct host_pended {
+    PNDIS_OID_REQUEST req;
+    uint64_t due_ns;
+    NDIS_STATUS status;
+};
+
+/* The control path of both halves (host_control.c). */
+struct host_control {
+    pthread_mutex_t mu; /* everything below but issue_mu's and the protocol's request */
+    pthread_cond_t cv;
+    bool inited;
+    /* miniport */
+    struct host_pended pend[HOST_PEND_MAX];
+    unsigned npend;
+    bool stop;
+    pthread_t completer;
+    bool completer_running;
+    ULONG packet_filter;
+    unsigned mcast_count;
+    atomic_bool link_down;
+    /* protocol: one request at a time, under issue_mu */
+    pthread_mutex_t issue_mu;
+    NDIS_OID_REQUEST req;
+    uint8_t buf[HOST_OID_BUF];
+    uint64_t seq;
+    bool done; /* under mu */
+    NDIS_STATUS done_status;
+    char name[80]; /* "protocol@ndisemuN", for the watch */
+    atomic_int cancel_sends; /* cancels the sender still has to make */
+};
+
 struct emu_host {
     struct emu_host_config cfg;
     struct emu_adapter *ad;
     unsigned index;
     struct host_miniport mp;
     struct host_protocol pr;
+    struct host_control ctl;
     struct host_ctr_cpu cpu[HOST_MAX_CPUS];
     _Atomic uint64_t slow[EMU_HOST_COUNTER_COUNT];
 };
@@ -181,7 +218,6 @@ void host_mp_send(void *ctx, PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER port, ULONG
 void host_mp_return(void *ctx, PNET_BUFFER_LIST nbls, ULONG flags);
 void host_mp_pause(void *ctx);
 void host_mp_restart(void *ctx);
-NDIS_STATUS host_mp_oid(void *ctx, PNDIS_OID_REQUEST req);
 
 /* host_protocol.c */
 bool host_pr_init(struct emu_host *h, char *err, size_t errlen);
@@ -194,5 +230,19 @@ void host_pr_receive(void *ctx, PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER port, UL
 void host_pr_send_complete(void *ctx, PNET_BUFFER_LIST nbls, ULONG flags);
 void host_pr_pause(void *ctx);
 void host_pr_restart(void *ctx);
+
+/* host_control.c */
+bool host_ctl_init(struct emu_host *h, char *err, size_t errlen);
+void host_ctl_fini(struct emu_host *h);
+NDIS_STATUS host_mp_oid(void *ctx, PNDIS_OID_REQUEST req);
+void host_mp_cancel_oid(void *ctx, PVOID request_id);
+void host_mp_cancel_send(void *ctx, PVOID cancel_id);
+void host_mp_device_pnp(void *ctx, PNET_DEVICE_PNP_EVENT ev);
+void host_pr_oid_complete(void *ctx, PNDIS_OID_REQUEST req, NDIS_STATUS status);
+void host_pr_status(void *ctx, PNDIS_STATUS_INDICATION ind);
+NDIS_STATUS host_pr_net_pnp(void *ctx, PNET_PNP_EVENT_NOTIFICATION ev);
+void host_oid_burst(struct emu_host *h);
+void host_indicate_link(struct emu_host *h, bool up);
+void host_reset(struct emu_host *h);
 
 #endif

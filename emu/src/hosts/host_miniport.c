@@ -97,7 +97,8 @@ static void host_mp_rx_dpc(PKDPC dpc, PVOID ctx, PVOID a1, PVOID a2)
         if (n == 0)
             break;
         ULONG flags = NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL;
-        bool resources = ++q->batches % HOST_RESOURCES_EVERY == 0;
+        bool resources = ++q->batches % HOST_RESOURCES_EVERY == 0 ||
+                         atomic_load_explicit(&mp->rx_resources_all, memory_order_relaxed);
         if (resources)
             flags |= NDIS_RECEIVE_FLAGS_RESOURCES;
         else
@@ -264,12 +265,6 @@ void host_mp_restart(void *ctx)
             host_count(h, EMU_RX_NOT_ORIGINATED, due);
     }
     atomic_store(&mp->paused, 0);
-}
-
-NDIS_STATUS host_mp_oid(void *ctx, PNDIS_OID_REQUEST req)
-{
-    (void)ctx, (void)req;
-    return NDIS_STATUS_NOT_SUPPORTED;
 }
 
 /*

@@ -207,6 +207,12 @@ static void *host_pr_sender(void *arg)
             host_sleep_ns(1000000);
             continue;
         }
+        if (atomic_load(&h->ctl.cancel_sends) > 0) {
+            /* Inside the busy window, like a send: the stack is not Paused. */
+            atomic_fetch_sub(&h->ctl.cancel_sends, 1);
+            host_count(h, EMU_SEND_CANCELS, 1);
+            emu_protocol_cancel_send(h->ad, (PVOID)(uintptr_t)(h->index + 1));
+        }
         unsigned n;
         PNET_BUFFER_LIST nbls = build_batch(h, h->cfg.batch, &n);
         if (!nbls) {

@@ -122,13 +122,16 @@ static void put16(uint8_t *p, uint16_t v)
     p[1] = (uint8_t)v;
 }
 
-/* One frame at f; returns its length. */
-static uint32_t gen_frame(uint8_t *f, uint64_t *rng)
+/* One frame at f; returns its length: `len` if not 0 (at least 74), else
+   random up to 1274. */
+static uint32_t gen_frame(uint8_t *f, uint64_t *rng, uint32_t len)
 {
     uint64_t r = emu_rng_next(rng);
     bool v6 = r & 1;
     unsigned l4 = (unsigned)(r >> 1) % 3; /* 0 tcp, 1 udp, 2 icmp */
     uint32_t payload = (uint32_t)(emu_rng_next(rng) % 1200);
+    if (len)
+        payload = len - 14 - (v6 ? 40 : 20) - (l4 == 0 ? 20 : 8);
     static const uint8_t dst[6] = {0x02, 0x00, 0x5e, 0x00, 0x00, 0x01};
     static const uint8_t src[6] = {0x02, 0x00, 0x5e, 0x00, 0x00, 0x02};
 
@@ -197,9 +200,20 @@ static uint32_t gen_frame(uint8_t *f, uint64_t *rng)
     return 14 + iphl + l4len;
 }
 
-struct emu_traffic *emu_traffic_generate(size_t count, uint64_t seed)
+/* Frame lengths of the MTU set, cycled: the smallest frame, the largest
+   at the Ethernet MTU (1500-byte payload), one byte beyond it, and jumbo
+   frames, between random ordinary ones. */
+static uint32_t mtu_frame_len(size_t i, uint64_t *rng)
 {
-    const uint32_t max = 14 + 40 + 20 + 1200;
+    static const uint32_t edges[] = {74, 1514, 1515, 4096, 9014};
+    if (i % 2)
+        return 74 + (uint32_t)(emu_rng_next(rng) % (1514 - 74 + 1));
+    return edges[(i / 2) % (sizeof(edges) / sizeof(edges[0]))];
+}
+
+static struct emu_traffic *generate(size_t count, uint64_t seed, bool mtu)
+{
+    const uint32_t max = mtu ? EMU_MTU_SET_MAX_FRAME : 14 + 40 + 20 + 1200;
     struct emu_traffic *t = traffic_alloc(count, count * max);
     if (!t)
         return NULL;
@@ -207,12 +221,22 @@ struct emu_traffic *emu_traffic_generate(size_t count, uint64_t seed)
     for (size_t i = 0; i < count; i++) {
         uint8_t *f = t->arena + i * max;
         t->pkts[i].data = f;
-        t->pkts[i].len = gen_frame(f, &rng);
+        t->pkts[i].len = gen_frame(f, &rng, mtu ? mtu_frame_len(i, &rng) : 0);
         if (t->pkts[i].len > t->max_len)
             t->max_len = t->pkts[i].len;
     }
     t->count = count;
     return t;
+}
+
+struct emu_traffic *emu_traffic_generate(size_t count, uint64_t seed)
+{
+    return generate(count, seed, false);
+}
+
+struct emu_traffic *emu_traffic_generate_mtu(size_t count, uint64_t seed)
+{
+    return generate(count, seed, true);
 }
 
 bool emu_split_parse(const char *s, struct emu_split *out)

@@ -29,6 +29,10 @@ struct emu_traffic {
 struct emu_traffic *emu_traffic_load_pcap(const char *path, char *err, size_t errlen);
 /* count valid Ethernet II frames: IPv4/IPv6 x TCP/UDP/ICMP, checksums right. */
 struct emu_traffic *emu_traffic_generate(size_t count, uint64_t seed);
+/* Like it, with lengths up to and beyond the Ethernet MTU: 74-byte frames,
+   1514 (a 1500-byte payload), 1515, and jumbo frames up to 9014. */
+#define EMU_MTU_SET_MAX_FRAME 9014u
+struct emu_traffic *emu_traffic_generate_mtu(size_t count, uint64_t seed);
 void emu_traffic_free(struct emu_traffic *t);
 
 enum emu_split_kind { EMU_SPLIT_NONE, EMU_SPLIT_HALF, EMU_SPLIT_RANDOM, EMU_SPLIT_EVERY };

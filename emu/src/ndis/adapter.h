@@ -44,7 +44,9 @@ struct emu_edge_ops {
        indicated has come back (it waits, as a real miniport must). */
     void (*miniport_pause)(void *mp);
     void (*miniport_restart)(void *mp);
-    /* MiniportOidRequest, completed synchronously. */
+    /* MiniportOidRequest: SUCCESS/failure now, or PENDING and later
+       emu_miniport_oid_complete(). MiniportCancelOidRequest (below): a pended
+       request with that RequestId completes (NDIS_STATUS_REQUEST_ABORTED). */
     NDIS_STATUS (*miniport_oid)(void *mp, PNDIS_OID_REQUEST req);
 
     /* ProtocolReceiveNetBufferLists. */
@@ -56,6 +58,18 @@ struct emu_edge_ops {
        returns once the protocol sends nothing and all its sends completed. */
     void (*protocol_pause)(void *pr);
     void (*protocol_restart)(void *pr);
+    /* ProtocolOidRequestComplete, ProtocolStatusEx, ProtocolNetPnPEvent. */
+    void (*protocol_oid_complete)(void *pr, PNDIS_OID_REQUEST req, NDIS_STATUS status);
+    void (*protocol_status)(void *pr, PNDIS_STATUS_INDICATION ind);
+    NDIS_STATUS (*protocol_net_pnp)(void *pr, PNET_PNP_EVENT_NOTIFICATION ev);
+
+    /* The miniport's control path: MiniportCancelOidRequest (see
+       miniport_oid); MiniportCancelSend (sends it still queues with that
+       cancel id complete with NDIS_STATUS_SEND_ABORTED);
+       MiniportDevicePnPEventNotify. Any of the control handlers may be NULL. */
+    void (*miniport_cancel_oid)(void *mp, PVOID request_id);
+    void (*miniport_cancel_send)(void *mp, PVOID cancel_id);
+    void (*miniport_device_pnp)(void *mp, PNET_DEVICE_PNP_EVENT event);
 };
 
 /* Created Paused, with no filter module attached. */
@@ -100,8 +114,44 @@ void emu_miniport_send_complete(struct emu_adapter *ad, PNET_BUFFER_LIST nbls, U
 void emu_protocol_send(struct emu_adapter *ad, PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER port,
                        ULONG flags);
 void emu_protocol_return(struct emu_adapter *ad, PNET_BUFFER_LIST nbls, ULONG flags);
-/* An OID from the protocol, down through the filters to the miniport. */
+/*
+ * The control path (ndis_oid.c). An OID from the protocol goes down through
+ * the filters to the miniport (NdisOidRequest); PENDING means
+ * protocol_oid_complete follows. A cancel (NdisCancelOidRequest) reaches the
+ * top filter's FilterCancelOidRequest, or the miniport. Status indications
+ * (NdisMIndicateStatusEx) and Net PnP events go up from the miniport through
+ * every filter's FilterStatus / FilterNetPnPEvent to the protocol; device
+ * PnP events go down from NDIS through FilterDevicePnPEventNotify to the
+ * miniport; a send cancel (NdisCancelSendNetBufferLists) goes down through
+ * FilterCancelSendNetBufferLists to the miniport. Any thread, at most
+ * DISPATCH_LEVEL, except where said.
+ */
 NDIS_STATUS emu_protocol_oid_request(struct emu_adapter *ad, PNDIS_OID_REQUEST req);
+void emu_protocol_cancel_oid(struct emu_adapter *ad, PVOID request_id);
+void emu_protocol_cancel_send(struct emu_adapter *ad, PVOID cancel_id);
+void emu_miniport_oid_complete(struct emu_adapter *ad, PNDIS_OID_REQUEST req, NDIS_STATUS status);
+void emu_miniport_indicate_status(struct emu_adapter *ad, NDIS_STATUS code, PVOID buf, ULONG len);
+/* A Net PnP event from NDIS at the bottom of the stack, up to the protocol. */
+NDIS_STATUS emu_adapter_net_pnp(struct emu_adapter *ad, NET_PNP_EVENT_CODE code, PVOID buf,
+                                ULONG len);
+void emu_adapter_device_pnp(struct emu_adapter *ad, NDIS_DEVICE_PNP_EVENT event, PVOID buf,
+                            ULONG len);
+/* A power cycle as NDIS runs it: NetEventQueryPower(D3), pause (low power),
+   NetEventSetPower(D3), NetEventSetPower(D0), restart. PASSIVE_LEVEL. */
+NDIS_STATUS emu_adapter_power_cycle(struct emu_adapter *ad);
+
+/* How often NDIS called into the adapter's filters on the control path. */
+enum emu_filter_call {
+    EMU_FC_OID,        /* FilterOidRequest */
+    EMU_FC_OID_CANCEL, /* FilterCancelOidRequest */
+    EMU_FC_STATUS,     /* FilterStatus */
+    EMU_FC_NET_PNP,    /* FilterNetPnPEvent */
+    EMU_FC_DEVICE_PNP, /* FilterDevicePnPEventNotify */
+    EMU_FC_SEND_CANCEL, /* FilterCancelSendNetBufferLists */
+    EMU_FC_COUNT
+};
+const char *emu_filter_call_name(enum emu_filter_call c); /* "filter_oid_requests", ... */
+uint64_t emu_adapter_filter_calls(const struct emu_adapter *ad, enum emu_filter_call c);
 
 /* One line describing the stack, bottom to top: each slot's
    monitoring/modifying and mandatory/optional role and module state. */

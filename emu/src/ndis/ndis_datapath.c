@@ -481,22 +481,29 @@ VOID NdisFReturnNetBufferLists(NDIS_HANDLE NdisFilterHandle, PNET_BUFFER_LIST Ne
                "NdisFReturnNetBufferLists");
 }
 
+void emu_cancel_send_below(struct emu_adapter *ad, int pos, PVOID cancel_id)
+{
+    for (int p = pos - 1; p >= 0; p--) {
+        struct emu_module *b = slot_at(ad, p);
+        FILTER_CANCEL_SEND_HANDLER h = b ? atomic_load(&b->cancel_send) : NULL;
+        if (h != NULL) {
+            struct emu_callctx c;
+            emu_ndis_count_send_cancel(ad);
+            call_module_enter(b, &c, "FilterCancelSendNetBufferLists", admission(b));
+            h(b->ctx, cancel_id);
+            call_module_exit(b, &c);
+            return;
+        }
+    }
+    if (ad->ops->miniport_cancel_send != NULL)
+        ad->ops->miniport_cancel_send(ad->mp, cancel_id);
+}
+
 VOID NdisFCancelSendNetBufferLists(NDIS_HANDLE NdisFilterHandle, PVOID CancelId)
 {
     struct emu_module *m =
         emu_module_from_handle(NdisFilterHandle, "NdisFCancelSendNetBufferLists");
     if (m == NULL)
         return;
-    struct emu_adapter *ad = m->party.ad;
-    for (int p = m->party.pos - 1; p >= 0; p--) {
-        struct emu_module *b = slot_at(ad, p);
-        FILTER_CANCEL_SEND_HANDLER h = b ? atomic_load(&b->cancel_send) : NULL;
-        if (h != NULL) {
-            struct emu_callctx c;
-            call_module_enter(b, &c, "FilterCancelSendNetBufferLists", admission(b));
-            h(b->ctx, CancelId);
-            call_module_exit(b, &c);
-            return;
-        }
-    }
+    emu_cancel_send_below(m->party.ad, m->party.pos, CancelId);
 }

@@ -121,6 +121,10 @@ struct emu_module {
     _Atomic uint64_t pause_called_ns;
     _Atomic bool restart_calling;
     struct emu_module *zombie_next;
+    /* Control path (ndis_oid.c), under its lock: calls running in the
+       module, and no new one once its detach began. */
+    long ctl_refs;
+    bool ctl_closing;
 };
 
 struct emu_slot_spec {
@@ -151,6 +155,7 @@ struct emu_adapter {
     struct emu_slot_spec spec[EMU_NDIS_MAX_SLOTS];
     _Atomic(struct emu_module *) slots[EMU_NDIS_MAX_SLOTS];
     _Atomic int restart_requests;
+    _Atomic uint64_t filter_calls[EMU_FC_COUNT]; /* ndis_oid.c */
 };
 
 /* ndis_filter.c: the registry of filter drivers. */
@@ -170,7 +175,19 @@ NDIS_STATUS emu_stack_attach_locked(struct emu_adapter *ad, unsigned slot);
 void emu_stack_detach_locked(struct emu_adapter *ad, unsigned slot);
 void emu_stack_parse_into(struct emu_adapter *ad);
 
+/* ndis_oid.c: detach waits until no control call or OID involves m
+   (under the caller's watch, which it notes), and then forgets m. */
+void emu_oid_quiesce(struct emu_module *m, struct emu_watch *w);
+void emu_oid_forget(struct emu_module *m);
+/* oid-leak findings for every OID handed to a module and never completed. */
+void emu_oid_report_leaks(void);
+
+void emu_ndis_count_send_cancel(struct emu_adapter *ad);
+
 /* ndis_datapath.c */
+/* A send cancel from position pos down: the next FilterCancelSendNetBufferLists
+   (a datapath call, like a send), or the miniport. */
+void emu_cancel_send_below(struct emu_adapter *ad, int pos, PVOID cancel_id);
 struct emu_module *emu_module_from_handle(NDIS_HANDLE h, const char *api);
 struct emu_party *emu_party_from_handle(NDIS_HANDLE h);
 

@@ -441,6 +441,7 @@ void emu_ndis_report_leaks(void)
                 emu_verify_detach(m);
         }
     pthread_mutex_unlock(&g_ad_mu);
+    emu_oid_report_leaks();
 }
 
 NDIS_STATUS emu_stack_restart_locked(struct emu_adapter *ad)
@@ -650,6 +651,8 @@ void emu_stack_detach_locked(struct emu_adapter *ad, unsigned slot)
     struct emu_watch w;
     struct emu_callctx c;
     emu_watch_begin(&w, "Detach", m->name, "FilterDetach");
+    emu_oid_quiesce(m, &w); /* NDIS waits for the module's OIDs (ndis_oid.c) */
+    emu_watch_note(&w, "FilterDetach");
     emu_callctx_push(&c, m->name, "FilterDetach", m);
     m->drv->chars.DetachHandler(m->ctx);
     emu_callctx_pop(&c);
@@ -671,6 +674,7 @@ void emu_stack_detach_locked(struct emu_adapter *ad, unsigned slot)
     if (emu_ndis_verifying())
         emu_verify_detach(m);
     atomic_store_explicit(&ad->slots[slot], NULL, memory_order_release);
+    emu_oid_forget(m);
     if (atomic_load(&m->held) != 0 || atomic_load(&m->originated_out) != 0) {
         /* Leaked NBLs still name this module as owner or source: keep its
            memory (as a dead handle) so their late frees stay harmless. */

@@ -34,6 +34,9 @@ static const char *const g_rule_ids[EMU_RULE_COUNT] = {
     [EMU_RULE_STATE] = "state",
     [EMU_RULE_CALL_WHILE_RESTARTING] = "call-while-restarting",
     [EMU_RULE_RESTART_COMPLETE_UNEXPECTED] = "restart-complete-unexpected",
+    [EMU_RULE_OID_COMPLETE_TWICE] = "oid-complete-twice",
+    [EMU_RULE_OID_ILLEGAL_COMPLETION] = "oid-illegal-completion",
+    [EMU_RULE_OID_LEAK] = "oid-leak",
 };
 
 struct finding {

@@ -30,6 +30,9 @@ enum emu_rule {
                                           (restart complete without restart...) */
     EMU_RULE_CALL_WHILE_RESTARTING,    /* "call-while-restarting" */
     EMU_RULE_RESTART_COMPLETE_UNEXPECTED, /* "restart-complete-unexpected" */
+    EMU_RULE_OID_COMPLETE_TWICE,       /* "oid-complete-twice" */
+    EMU_RULE_OID_ILLEGAL_COMPLETION,   /* "oid-illegal-completion" */
+    EMU_RULE_OID_LEAK,                 /* "oid-leak" */
     EMU_RULE_COUNT
 };
 
