@@ -276,9 +276,11 @@ static void route_back(struct emu_adapter *ad, int pos, struct emu_party *from,
             PNET_BUFFER_LIST next = nbls->Next;
             bool ok = true;
             if (to == from) {
-                /* Its own NBL, already home: passing it "back" would loop. */
-                emu_violation(EMU_RULE_NBL_DOUBLE_RETURN, from->name, api,
-                              "NBL %p is already back at its source %s", (void *)nbls, from->name);
+                /* Its own NBL (SourceHandle is the caller): passing it "back" would loop. */
+                emu_violation(EMU_RULE_NBL_OWN_PASSED_BACK, from->name, api,
+                              "%s passed back NBL %p that it allocated itself (its SourceHandle "
+                              "is the caller's own handle)",
+                              from->name, (void *)nbls);
                 ok = false;
             } else if (verify) {
                 if (is_return && (emu_nbl_hdr(nbls)->flags & EMU_NBL_IN_RESOURCES)) {
@@ -405,6 +407,8 @@ VOID NdisFSendNetBufferLists(NDIS_HANDLE NdisFilterHandle, PNET_BUFFER_LIST NetB
         emu_irql_require_max("NdisFSendNetBufferLists", DISPATCH_LEVEL);
         check_flag_irql("NdisFSendNetBufferLists", NDIS_TEST_SEND_AT_DISPATCH_LEVEL(SendFlags));
         emu_verify_originate(m, "NdisFSendNetBufferLists", NetBufferList);
+        if (!emu_verify_chain("NdisFSendNetBufferLists", NetBufferList, -1))
+            return;
     }
     send_down(m->party.ad, m->party.pos, &m->party, NetBufferList, PortNumber, SendFlags);
 }
@@ -420,6 +424,8 @@ VOID NdisFSendNetBufferListsComplete(NDIS_HANDLE NdisFilterHandle, PNET_BUFFER_L
         emu_irql_require_max("NdisFSendNetBufferListsComplete", DISPATCH_LEVEL);
         check_flag_irql("NdisFSendNetBufferListsComplete",
                         NDIS_TEST_SEND_COMPLETE_AT_DISPATCH_LEVEL(SendCompleteFlags));
+        if (!emu_verify_chain("NdisFSendNetBufferListsComplete", NetBufferList, -1))
+            return;
     }
     route_back(m->party.ad, m->party.pos, &m->party, NetBufferList, SendCompleteFlags, false,
                "NdisFSendNetBufferListsComplete");
@@ -439,6 +445,9 @@ VOID NdisFIndicateReceiveNetBufferLists(NDIS_HANDLE NdisFilterHandle,
         check_flag_irql("NdisFIndicateReceiveNetBufferLists",
                         NDIS_TEST_RECEIVE_AT_DISPATCH_LEVEL(ReceiveFlags));
         emu_verify_originate(m, "NdisFIndicateReceiveNetBufferLists", NetBufferLists);
+        if (!emu_verify_chain("NdisFIndicateReceiveNetBufferLists", NetBufferLists,
+                              (long)NumberOfNetBufferLists))
+            return;
     }
     receive_up(m->party.ad, m->party.pos, &m->party, NetBufferLists, PortNumber,
                NumberOfNetBufferLists, ReceiveFlags);
@@ -454,6 +463,8 @@ VOID NdisFReturnNetBufferLists(NDIS_HANDLE NdisFilterHandle, PNET_BUFFER_LIST Ne
         emu_irql_require_max("NdisFReturnNetBufferLists", DISPATCH_LEVEL);
         check_flag_irql("NdisFReturnNetBufferLists",
                         NDIS_TEST_RETURN_AT_DISPATCH_LEVEL(ReturnFlags));
+        if (!emu_verify_chain("NdisFReturnNetBufferLists", NetBufferLists, -1))
+            return;
     }
     route_back(m->party.ad, m->party.pos, &m->party, NetBufferLists, ReturnFlags, true,
                "NdisFReturnNetBufferLists");

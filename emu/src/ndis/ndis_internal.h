@@ -157,7 +157,14 @@ struct emu_nbl_hdr {
     _Atomic(struct emu_party *) owner; /* NULL: not yet handed to NDIS */
     struct emu_party *source;
     void *pad;
+    /* nbl-modified-after-handoff: sums[p] is the checksum taken when the
+       module at position p handed the NBL on; bit p of sum_valid says it is
+       pending (see emu_nbl_try_transfer). */
+    uint32_t sum_valid;
+    uint32_t sums[EMU_NDIS_MAX_SLOTS];
+    uint32_t pad2;
 };
+_Static_assert(sizeof(struct emu_nbl_hdr) % 16 == 0, "an NBL stays 16-byte aligned");
 #define EMU_NBL_MAGIC 0x4e424c48u /* 'NBLH' */
 #define EMU_NBL_NB_INLINE 0x1u
 #define EMU_NBL_DATA_INLINE 0x2u
@@ -179,6 +186,13 @@ bool emu_nbl_try_transfer(PNET_BUFFER_LIST nbl, struct emu_party *from, struct e
 void emu_nbl_force_owner(PNET_BUFFER_LIST nbl, struct emu_party *to);
 #define EMU_NBL_IN_RESOURCES 0x4u
 struct emu_party *emu_nbl_owner(PNET_BUFFER_LIST nbl);
+/*
+ * A chain handed to a datapath API: false, after an `nbl-chain-cycle`
+ * finding, when its Next links loop (it must then not be walked); an
+ * `nbl-count-mismatch` finding when `count` (NumberOfNetBufferLists, or -1
+ * where the API has none) differs from its length.
+ */
+bool emu_verify_chain(const char *api, PNET_BUFFER_LIST nbls, long count);
 /* Module entered/left a datapath callback. */
 void emu_verify_callback_enter(struct emu_module *m);
 void emu_verify_callback_exit(struct emu_module *m);
