@@ -407,8 +407,7 @@ VOID NdisFSendNetBufferLists(NDIS_HANDLE NdisFilterHandle, PNET_BUFFER_LIST NetB
         emu_irql_require_max("NdisFSendNetBufferLists", DISPATCH_LEVEL);
         check_flag_irql("NdisFSendNetBufferLists", NDIS_TEST_SEND_AT_DISPATCH_LEVEL(SendFlags));
         emu_verify_originate(m, "NdisFSendNetBufferLists", NetBufferList);
-        if (!emu_verify_chain("NdisFSendNetBufferLists", NetBufferList, -1))
-            return;
+        emu_verify_chain("NdisFSendNetBufferLists", NetBufferList, -1);
     }
     send_down(m->party.ad, m->party.pos, &m->party, NetBufferList, PortNumber, SendFlags);
 }
@@ -424,8 +423,7 @@ VOID NdisFSendNetBufferListsComplete(NDIS_HANDLE NdisFilterHandle, PNET_BUFFER_L
         emu_irql_require_max("NdisFSendNetBufferListsComplete", DISPATCH_LEVEL);
         check_flag_irql("NdisFSendNetBufferListsComplete",
                         NDIS_TEST_SEND_COMPLETE_AT_DISPATCH_LEVEL(SendCompleteFlags));
-        if (!emu_verify_chain("NdisFSendNetBufferListsComplete", NetBufferList, -1))
-            return;
+        emu_verify_chain("NdisFSendNetBufferListsComplete", NetBufferList, -1);
     }
     route_back(m->party.ad, m->party.pos, &m->party, NetBufferList, SendCompleteFlags, false,
                "NdisFSendNetBufferListsComplete");
@@ -445,9 +443,8 @@ VOID NdisFIndicateReceiveNetBufferLists(NDIS_HANDLE NdisFilterHandle,
         check_flag_irql("NdisFIndicateReceiveNetBufferLists",
                         NDIS_TEST_RECEIVE_AT_DISPATCH_LEVEL(ReceiveFlags));
         emu_verify_originate(m, "NdisFIndicateReceiveNetBufferLists", NetBufferLists);
-        if (!emu_verify_chain("NdisFIndicateReceiveNetBufferLists", NetBufferLists,
-                              (long)NumberOfNetBufferLists))
-            return;
+        emu_verify_chain("NdisFIndicateReceiveNetBufferLists", NetBufferLists,
+                         (long)NumberOfNetBufferLists);
     }
     receive_up(m->party.ad, m->party.pos, &m->party, NetBufferLists, PortNumber,
                NumberOfNetBufferLists, ReceiveFlags);
@@ -463,8 +460,7 @@ VOID NdisFReturnNetBufferLists(NDIS_HANDLE NdisFilterHandle, PNET_BUFFER_LIST Ne
         emu_irql_require_max("NdisFReturnNetBufferLists", DISPATCH_LEVEL);
         check_flag_irql("NdisFReturnNetBufferLists",
                         NDIS_TEST_RETURN_AT_DISPATCH_LEVEL(ReturnFlags));
-        if (!emu_verify_chain("NdisFReturnNetBufferLists", NetBufferLists, -1))
-            return;
+        emu_verify_chain("NdisFReturnNetBufferLists", NetBufferLists, -1);
     }
     route_back(m->party.ad, m->party.pos, &m->party, NetBufferLists, ReturnFlags, true,
                "NdisFReturnNetBufferLists");

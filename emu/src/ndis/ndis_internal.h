@@ -187,12 +187,12 @@ void emu_nbl_force_owner(PNET_BUFFER_LIST nbl, struct emu_party *to);
 #define EMU_NBL_IN_RESOURCES 0x4u
 struct emu_party *emu_nbl_owner(PNET_BUFFER_LIST nbl);
 /*
- * A chain handed to a datapath API: false, after an `nbl-chain-cycle`
- * finding, when its Next links loop (it must then not be walked); an
+ * A chain handed to a datapath API: an `nbl-chain-cycle` finding when its
+ * Next links loop (the loop is then cut, so the chain can be walked); an
  * `nbl-count-mismatch` finding when `count` (NumberOfNetBufferLists, or -1
  * where the API has none) differs from its length.
  */
-bool emu_verify_chain(const char *api, PNET_BUFFER_LIST nbls, long count);
+void emu_verify_chain(const char *api, PNET_BUFFER_LIST nbls, long count);
 /* Module entered/left a datapath callback. */
 void emu_verify_callback_enter(struct emu_module *m);
 void emu_verify_callback_exit(struct emu_module *m);

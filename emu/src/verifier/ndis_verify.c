@@ -296,8 +296,14 @@ void emu_nbl_force_owner(PNET_BUFFER_LIST nbl, struct emu_party *to)
  * meet within (loop start + loop length) steps, on a finite chain the fast
  * one reaches NULL. Either way the walk ends, and it needs no memory, so it
  * runs before anything else in ndisemu walks the chain.
+ *
+ * A loop is reported and then cut where it closes (the loop's start is
+ * where a pointer from the head and one from the meeting point meet, moving
+ * one link each; the NBL whose Next is the start gets NULL): the chain
+ * then holds every NBL once, as the driver most likely meant, and the call
+ * goes on, so one defect makes one finding instead of a hang and a leak.
  */
-bool emu_verify_chain(const char *api, PNET_BUFFER_LIST nbls, long count)
+void emu_verify_chain(const char *api, PNET_BUFFER_LIST nbls, long count)
 {
     PNET_BUFFER_LIST slow = nbls, fast = nbls;
     long n = 0;
@@ -310,18 +316,26 @@ bool emu_verify_chain(const char *api, PNET_BUFFER_LIST nbls, long count)
         n++;
         slow = slow->Next;
         if (fast == slow) {
+            PNET_BUFFER_LIST start = nbls, last;
+            while (start != slow) {
+                start = start->Next;
+                slow = slow->Next;
+            }
+            for (last = start; last->Next != start;)
+                last = last->Next;
             emu_violation(EMU_RULE_NBL_CHAIN_CYCLE, NULL, api,
-                          "%s: the chain starting at NBL %p loops back on itself (NBL %p is "
-                          "reached twice); the call is dropped",
-                          api, (void *)nbls, (void *)slow);
-            return false;
+                          "%s: the chain starting at NBL %p loops: NBL %p links back to NBL %p "
+                          "(ndisemu cut the loop there)",
+                          api, (void *)nbls, (void *)last, (void *)start);
+            last->Next = NULL;
+            emu_verify_chain(api, nbls, count);
+            return;
         }
     }
     if (count >= 0 && count != n)
         emu_violation(EMU_RULE_NBL_COUNT_MISMATCH, NULL, api,
                       "%s: NumberOfNetBufferLists is %ld but the chain holds %ld NBL(s)", api,
                       count, n);
-    return true;
 }
 
 static void report_paused(struct emu_module *m, long held, long out)
