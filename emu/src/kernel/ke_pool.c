@@ -148,6 +148,25 @@ void *emu_pool_alloc(size_t n, ULONG tag, bool zero, void *caller)
     return alloc(n, tag, zero, false, caller);
 }
 
+/*
+ * object-freed-while-queued: a KDPC still queued inside the block being
+ * freed. The queue would link freed memory and the routine would run on
+ * it (Windows: bugcheck 0xC7 TIMER_OR_DPC_INVALID, from the pool checks on
+ * free). The DPC is taken off its queue before the memory goes, so the
+ * finding is all that happens. A DPC whose insertion happened before this
+ * free (the only kind the driver can know about) is found: the queues are
+ * searched under their locks.
+ */
+static void check_queued_in(void *p, size_t n, void *caller)
+{
+    PKDPC dpc;
+    while ((dpc = ke_dpc_unqueue_in(p, n)) != NULL)
+        emu_violation(EMU_RULE_OBJECT_FREED_WHILE_QUEUED, emu_module_for_address(caller), NULL,
+                      "pool block %p freed while the KDPC %p inside it (routine %p) is queued "
+                      "(0xC7, 0x1); ndisemu took it off the queue",
+                      p, (void *)dpc, (void *)dpc->DeferredRoutine);
+}
+
 void emu_pool_free(void *p, ULONG tag, void *caller)
 {
     struct pool_hdr *h = p != NULL ? (struct pool_hdr *)p - 1 : NULL;
@@ -172,6 +191,7 @@ void emu_pool_free(void *p, ULONG tag, void *caller)
         return;
     }
     /* The block is off every list: nobody else can free it now. */
+    check_queued_in(p, h->size, caller);
     if (tag != 0 && (tag & 0x7fffffffu) != (h->tag & 0x7fffffffu)) {
         char want[5], got[5];
         tag_text(h->tag, want);

@@ -14,17 +14,20 @@
 
 #include "kernel.h"
 
+/* Handles are looked up in the handle table, never read (handles.h). */
 struct emu_party *emu_party_from_handle(NDIS_HANDLE h)
 {
-    struct emu_party *p = h;
-    return (p != NULL && p->magic == EMU_PARTY_MAGIC) ? p : NULL;
+    return emu_handle_valid(h, EMU_HANDLE_PARTY) ? h : NULL;
 }
 
 struct emu_module *emu_module_from_handle(NDIS_HANDLE h, const char *api)
 {
-    struct emu_party *p = emu_party_from_handle(h);
-    if (p == NULL || p->kind != EMU_PARTY_MODULE) {
-        emu_violation(EMU_RULE_STATE, NULL, api, "%s: %p is not an NdisFilterHandle", api, h);
+    if (!emu_handle_check(h, EMU_HANDLE_PARTY, api))
+        return NULL;
+    struct emu_party *p = h;
+    if (p->kind != EMU_PARTY_MODULE) {
+        emu_violation(EMU_RULE_STALE_HANDLE, NULL, api,
+                      "%s: %p is the %s's handle, not an NdisFilterHandle", api, h, p->name);
         return NULL;
     }
     return (struct emu_module *)p;

@@ -36,7 +36,7 @@ const char *emu_ndis_handle_driver_name(NDIS_HANDLE h)
     if (p != NULL)
         return p->kind == EMU_PARTY_MODULE ? ((struct emu_module *)p)->drv->name : NULL;
     struct emu_filter_driver *d = h;
-    return (d != NULL && d->magic == EMU_FDRV_MAGIC) ? d->name : NULL;
+    return emu_handle_valid(h, EMU_HANDLE_FILTER_DRIVER) ? d->name : NULL;
 }
 
 /* Drivers registered from a test binary: their DRIVER_OBJECT is not the loader's. */
@@ -136,7 +136,6 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
         snprintf(d->name, sizeof(d->name), "%s", emu_driver_name(ed));
     else
         emu_ndis_string_to_ascii(&ch->ServiceName, d->name, sizeof(d->name));
-    d->magic = EMU_FDRV_MAGIC;
     d->object = DriverObject;
     d->context = FilterDriverContext;
     memcpy(&d->chars, ch, ch->Header.Size < sizeof(d->chars) ? ch->Header.Size : sizeof(d->chars));
@@ -149,6 +148,7 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
     d->next = g_drivers;
     g_drivers = d;
     emu_ndis_driver_unlock();
+    emu_handle_issue(d, EMU_HANDLE_FILTER_DRIVER);
     *NdisFilterDriverHandle = d;
     /* NDIS attaches asynchronously: FilterAttach may run before or after
        DriverEntry returns, never inside this call. */
@@ -162,11 +162,8 @@ VOID NdisFDeregisterFilterDriver(NDIS_HANDLE NdisFilterDriverHandle)
 {
     struct emu_filter_driver *d = NdisFilterDriverHandle;
     emu_irql_require("NdisFDeregisterFilterDriver", PASSIVE_LEVEL);
-    if (d == NULL || d->magic != EMU_FDRV_MAGIC) {
-        emu_violation(EMU_RULE_STATE, NULL, "NdisFDeregisterFilterDriver",
-                      "%p is not a registered filter driver handle", NdisFilterDriverHandle);
+    if (!emu_handle_check(d, EMU_HANDLE_FILTER_DRIVER, "NdisFDeregisterFilterDriver"))
         return;
-    }
     struct emu_watch w;
     emu_watch_begin(&w, "FilterDeregistration", d->name, "FilterDetach");
     /* Unregistered first, so that no attach can start after this point. */
@@ -195,7 +192,8 @@ VOID NdisFDeregisterFilterDriver(NDIS_HANDLE NdisFilterDriverHandle)
         pthread_mutex_unlock(&ad->ctl);
     }
     emu_watch_end(&w);
-    d->magic = 0;
+    /* Valid until here: FilterDetach, run above, may still use it. */
+    emu_handle_retire(d);
     free(d);
 }
 

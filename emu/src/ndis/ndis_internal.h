@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "adapter.h"
+#include "handles.h"
 #include "verifier.h"
 
 #define EMU_NDIS_MAX_SLOTS 16
@@ -27,15 +28,14 @@
 
 enum emu_party_kind { EMU_PARTY_MINIPORT, EMU_PARTY_PROTOCOL, EMU_PARTY_MODULE };
 
-/* Anything that can own an NBL. Its address is the NDIS handle of that party. */
+/* Anything that can own an NBL. Its address is the NDIS handle of that
+   party, issued in the handle table (handles.h) while the party exists. */
 struct emu_party {
-    uint32_t magic;
     enum emu_party_kind kind;
     struct emu_adapter *ad;
     int pos;
     const char *name;
 };
-#define EMU_PARTY_MAGIC 0x4e504152u /* 'NPAR' */
 
 enum emu_module_state {
     EMU_MS_DETACHED,
@@ -47,8 +47,8 @@ enum emu_module_state {
 };
 const char *emu_module_state_name(int state);
 
+/* Its address is the filter driver handle (handles.h). */
 struct emu_filter_driver {
-    uint32_t magic;
     char name[64];
     PDRIVER_OBJECT object;
     NDIS_HANDLE context;
@@ -56,7 +56,6 @@ struct emu_filter_driver {
     struct emu_filter_driver *next;
 };
 
-#define EMU_FDRV_MAGIC 0x4e464452u /* 'NFDR' */
 
 struct emu_module {
     struct emu_party party; /* first: the NdisFilterHandle is the module */
