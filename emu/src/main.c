@@ -182,6 +182,9 @@ static void report_json(struct emu_session *s, bool live)
     printf(",\"violations\":");
     fflush(stdout);
     emu_violations_print(stdout, true);
+    printf(",\"rule_totals\":");
+    fflush(stdout);
+    emu_violations_print_totals(stdout);
     printf("}\n");
 }
 

@@ -510,6 +510,31 @@ int main(int argc, char **argv)
             ok = false;
         }
     }
+    /* The report keeps only the first findings of each rule; its totals
+       count all. A rule counted but not expected is a false alarm even when
+       none of its findings were kept, and the totals must agree with what
+       was kept. Reports from before the totals existed have none. */
+    const struct jval *totals = member(root, "rule_totals");
+    for (const struct jval *t = totals && totals->type == J_OBJ ? totals->child : NULL; t;
+         t = t->next) {
+        double total = num(t, "total"), kept = num(t, "kept"), listed = 0;
+        bool accounted = false;
+        for (const struct jval *v = viol->child; v; v = v->next)
+            listed += strcmp(member_str(v, "rule"), t->key) == 0;
+        for (size_t k = 0; k < nexp && !accounted; k++)
+            accounted = strcmp(exp[k].rule, t->key) == 0;
+        for (size_t k = 0; k < nallow && !accounted; k++)
+            accounted = strcmp(allow[k], t->key) == 0;
+        if (total > 0 && !accounted) {
+            fprintf(stderr, "FAIL: unexpected rule %s counted %g time(s)\n", t->key, total);
+            ok = false;
+        }
+        if (kept != listed || total < kept || !member_str(t, "windows")[0]) {
+            fprintf(stderr, "FAIL: rule_totals.%s total=%g kept=%g, but %g listed (or no windows)\n",
+                    t->key, total, kept, listed);
+            ok = false;
+        }
+    }
     for (size_t k = 0; k < nexp; k++) {
         if (!exp[k].seen) {
             fprintf(stderr, "FAIL: no %s finding naming module '%s' and callback '%s'\n",

@@ -77,6 +77,27 @@ J
 ok "text findings from the watchdog" --expect deadlock:fence:FilterPause "$dir/watchdog.txt"
 no "text findings, wrong callback" --expect deadlock:fence:FilterRestart "$dir/watchdog.txt"
 no "text findings, no deadlock" --expect irql "$dir/watchdog.txt"
+# Per-rule totals: a rule counted but not kept is still a finding.
+cat >"$dir/totals.json" <<'J'
+{"adapters":[{"rx_originated":3,"rx_delivered":3}],
+ "violations":[{"rule":"pool-double-free","windows":"0xC2(0x7) BAD_POOL_CALLER","module":"bad#0","callback":"ExFreePool","message":"x"}],
+ "rule_totals":{"pool-double-free":{"total":4,"kept":1,"windows":"0xC2(0x7) BAD_POOL_CALLER","description":"d"}}}
+J
+cat >"$dir/totals_hidden.json" <<'J'
+{"adapters":[{"rx_originated":3,"rx_delivered":3}],
+ "violations":[{"rule":"pool-double-free","windows":"0xC2","module":"bad#0","callback":"ExFreePool","message":"x"}],
+ "rule_totals":{"pool-double-free":{"total":1,"kept":1,"windows":"0xC2","description":"d"},
+                "irql":{"total":900,"kept":0,"windows":"0xC4","description":"d"}}}
+J
+cat >"$dir/totals_wrong.json" <<'J'
+{"adapters":[{"rx_originated":3,"rx_delivered":3}],
+ "violations":[{"rule":"pool-double-free","windows":"0xC2","module":"bad#0","callback":"ExFreePool","message":"x"}],
+ "rule_totals":{"pool-double-free":{"total":1,"kept":2,"windows":"0xC2","description":"d"}}}
+J
+ok "totals agree with the kept findings" --expect pool-double-free:bad:ExFreePool "$dir/totals.json"
+no "a rule counted but not kept is a false alarm" --expect pool-double-free "$dir/totals_hidden.json"
+ok "... unless allowed" --expect pool-double-free --allow irql "$dir/totals_hidden.json"
+no "totals disagree with the kept findings" --expect pool-double-free "$dir/totals_wrong.json"
 printf 'not json' >"$dir/garbage.txt"
 no "garbage" "$dir/garbage.txt"
 no "no such file" "$dir/missing.json"

@@ -74,7 +74,30 @@ int main(int argc, char **argv)
     emu_pool_outstanding(NULL, &count, &bytes);
     CHECK(count == 1 && bytes == 64);
     ExFreePoolWithTag(p, 'gnrW');
-    kt_expect_only(EMU_RULE_POOL_LEAK, 1);
+    kt_expect_only(EMU_RULE_POOL_WRONG_TAG, 1);
+    emu_pool_outstanding(NULL, &count, &bytes);
+    CHECK(count == 0 && bytes == 0);
+    emu_violations_reset();
+
+    /* A double free and a pointer that is no block: findings, not a crash,
+       and nothing at the pointer is read (an ASan build would say so). */
+    p = ExAllocatePool2(POOL_FLAG_NON_PAGED, 16, 'tseT');
+    ExFreePoolWithTag(p, 'tseT');
+    CHECK(emu_violation_count() == 0);
+    ExFreePoolWithTag(p, 'tseT');
+    kt_expect_only(EMU_RULE_POOL_DOUBLE_FREE, 1);
+    {
+        static UCHAR not_pool[64];
+        char buf[2048];
+        FILE *f;
+        ExFreePool(not_pool + 48);
+        kt_expect_only(EMU_RULE_POOL_DOUBLE_FREE, 2);
+        f = fmemopen(buf, sizeof(buf), "w");
+        emu_violations_print(f, false);
+        fclose(f);
+        CHECK(strstr(buf, "already freed (0xC2, 0x7)") != NULL);
+        CHECK(strstr(buf, "not a pool block (0xC2, 0x46)") != NULL);
+    }
     emu_pool_outstanding(NULL, &count, &bytes);
     CHECK(count == 0 && bytes == 0);
     emu_violations_reset();

@@ -317,3 +317,35 @@ VOID NTAPI KeFlushQueuedDpcs(void)
     pthread_cond_destroy(&w.done);
     pthread_mutex_destroy(&w.lock);
 }
+
+/*
+ * Verifier hook (ke_pool.c, object-freed-while-queued): takes a DPC whose
+ * KDPC lies in [lo, lo + n) off its queue and returns it, or NULL. Called
+ * before the memory is freed, so the queue never links freed memory and
+ * the routine never runs on it. Under each queue's lock, as insert and
+ * remove are: a DPC is found here exactly when it is queued.
+ */
+PKDPC ke_dpc_unqueue_in(const void *lo, size_t n)
+{
+    unsigned i;
+    for (i = 0; i < g_nq; i++) {
+        struct dpc_queue *q = &g_q[i];
+        PLIST_ENTRY e;
+        if (atomic_load_explicit(&q->queued, memory_order_relaxed) == 0)
+            continue;
+        pthread_mutex_lock(&q->lock);
+        for (e = q->head.Flink; e != &q->head; e = e->Flink) {
+            PKDPC dpc = CONTAINING_RECORD(e, KDPC, DpcListEntry);
+            if ((const char *)dpc >= (const char *)lo &&
+                (const char *)dpc < (const char *)lo + n) {
+                RemoveEntryList(e);
+                __atomic_store_n(&dpc->DpcData, NULL, __ATOMIC_SEQ_CST);
+                atomic_fetch_sub(&q->queued, 1);
+                pthread_mutex_unlock(&q->lock);
+                return dpc;
+            }
+        }
+        pthread_mutex_unlock(&q->lock);
+    }
+    return NULL;
+}

@@ -8,6 +8,18 @@
  * Accounts are never freed: an allocation can outlive its driver (leaked,
  * or freed later by another module), and its header must still point at a
  * valid account. A reloaded driver gets fresh accounts.
+ *
+ * A free is checked against the set of live blocks (a hash of their
+ * addresses) before anything at the pointer is read: a block freed twice,
+ * or a pointer that never was a block, is a `pool-double-free` finding and
+ * the free is ignored, as Windows would bugcheck 0xC2 there instead of
+ * corrupting the pool. The last FREED_RING freed blocks are held back from
+ * malloc (a quarantine, as Windows' special pool delays reuse), so their
+ * addresses cannot belong to a new block yet: a second free of one of them
+ * is told apart as a double free for certain, and never frees another
+ * driver's block. A double free later than that may meet the address in
+ * use again and cannot be told from a free of the new block (an ASan
+ * build, whose own quarantine is larger, reports it).
  */
 #include "kernel.h"
 #include "verifier.h"
@@ -17,8 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POOL_MAGIC 0x4c4f4f504d45444eull /* "NDEMPOOL" */
-#define POOL_FREED 0x4445455246444e45ull
 
 struct pool_acct {
     const struct emu_driver *drv; /* NULL: ndisemu itself */
@@ -29,7 +39,6 @@ struct pool_acct {
 };
 
 struct pool_hdr {
-    uint64_t magic;
     ULONG tag;
     ULONG paged;
     size_t size;
@@ -37,12 +46,46 @@ struct pool_hdr {
     /* Every live block is on g_live: a leaked block stays reachable, as
        on Windows, so LeakSanitizer leaves the report to the verifier. */
     struct pool_hdr *next, *prev;
+    struct pool_hdr *hnext; /* its bucket of g_buckets */
 };
 _Static_assert(sizeof(struct pool_hdr) % 16 == 0, "pool blocks stay 16-byte aligned");
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pool_acct *g_accts;
 static struct pool_hdr g_live = {.next = &g_live, .prev = &g_live};
+
+/* Live blocks by address, and the quarantine of freed ones; under g_lock. */
+#define BUCKETS 65536u
+#define FREED_RING 4096u
+static struct pool_hdr *g_buckets[BUCKETS];
+static struct pool_hdr *g_freed[FREED_RING];
+static unsigned g_freed_at;
+
+static unsigned bucket_of(const void *p)
+{
+    uintptr_t a = (uintptr_t)p >> 4;
+    return (unsigned)((a ^ (a >> 16) ^ (a >> 32)) % BUCKETS);
+}
+
+static bool live_remove(struct pool_hdr *h)
+{
+    struct pool_hdr **pp;
+    for (pp = &g_buckets[bucket_of(h)]; *pp != NULL; pp = &(*pp)->hnext)
+        if (*pp == h) {
+            *pp = h->hnext;
+            return true;
+        }
+    return false;
+}
+
+static bool recently_freed(const void *h)
+{
+    unsigned i;
+    for (i = 0; i < FREED_RING; i++)
+        if (g_freed[i] == h)
+            return true;
+    return false;
+}
 
 static struct pool_acct *account(const struct emu_driver *drv, ULONG tag)
 {
@@ -80,7 +123,6 @@ static void *alloc(size_t n, ULONG tag, bool zero, bool paged, void *caller)
     h = zero ? calloc(1, sizeof(*h) + n) : malloc(sizeof(*h) + n);
     if (h == NULL)
         return NULL;
-    h->magic = POOL_MAGIC;
     h->tag = tag;
     h->paged = paged;
     h->size = n;
@@ -95,6 +137,8 @@ static void *alloc(size_t n, ULONG tag, bool zero, bool paged, void *caller)
     h->prev = g_live.prev;
     g_live.prev->next = h;
     g_live.prev = h;
+    h->hnext = g_buckets[bucket_of(h)];
+    g_buckets[bucket_of(h)] = h;
     pthread_mutex_unlock(&g_lock);
     return h + 1;
 }
@@ -104,37 +148,67 @@ void *emu_pool_alloc(size_t n, ULONG tag, bool zero, void *caller)
     return alloc(n, tag, zero, false, caller);
 }
 
+/*
+ * object-freed-while-queued: a KDPC still queued inside the block being
+ * freed. The queue would link freed memory and the routine would run on
+ * it (Windows: bugcheck 0xC7 TIMER_OR_DPC_INVALID, from the pool checks on
+ * free). The DPC is taken off its queue before the memory goes, so the
+ * finding is all that happens. A DPC whose insertion happened before this
+ * free (the only kind the driver can know about) is found: the queues are
+ * searched under their locks.
+ */
+static void check_queued_in(void *p, size_t n, void *caller)
+{
+    PKDPC dpc;
+    while ((dpc = ke_dpc_unqueue_in(p, n)) != NULL)
+        emu_violation(EMU_RULE_OBJECT_FREED_WHILE_QUEUED, emu_module_for_address(caller), NULL,
+                      "pool block %p freed while the KDPC %p inside it (routine %p) is queued "
+                      "(0xC7, 0x1); ndisemu took it off the queue",
+                      p, (void *)dpc, (void *)dpc->DeferredRoutine);
+}
+
 void emu_pool_free(void *p, ULONG tag, void *caller)
 {
-    struct pool_hdr *h;
-    if (p == NULL)
-        KeBugCheckEx(BAD_POOL_CALLER, 0x46, 0, (ULONG_PTR)caller, 0);
-    h = (struct pool_hdr *)p - 1;
-    if (h->magic != POOL_MAGIC)
-        KeBugCheckEx(BAD_POOL_CALLER, h->magic == POOL_FREED ? 7 : 0x46, (ULONG_PTR)p,
-                     (ULONG_PTR)caller, 0);
+    struct pool_hdr *h = p != NULL ? (struct pool_hdr *)p - 1 : NULL;
+    struct pool_hdr *evicted;
+    bool twice;
+    pthread_mutex_lock(&g_lock);
+    if (h != NULL && live_remove(h)) {
+        if (h->acct) {
+            h->acct->count--;
+            h->acct->bytes -= h->size;
+        }
+        h->prev->next = h->next;
+        h->next->prev = h->prev;
+        pthread_mutex_unlock(&g_lock);
+    } else {
+        twice = h != NULL && recently_freed(h);
+        pthread_mutex_unlock(&g_lock);
+        emu_violation(EMU_RULE_POOL_DOUBLE_FREE, emu_module_for_address(caller), NULL,
+                      twice ? "ExFreePool(%p): the block was already freed (0xC2, 0x7)"
+                            : "ExFreePool(%p): not a pool block (0xC2, 0x46)",
+                      p);
+        return;
+    }
+    /* The block is off every list: nobody else can free it now. */
+    check_queued_in(p, h->size, caller);
     if (tag != 0 && (tag & 0x7fffffffu) != (h->tag & 0x7fffffffu)) {
         char want[5], got[5];
         tag_text(h->tag, want);
         tag_text(tag, got);
-        emu_violation(EMU_RULE_POOL_LEAK, emu_module_for_address(caller), NULL,
-                      "ExFreePoolWithTag(%p, '%s'): block was allocated with tag '%s'", p, got,
-                      want);
+        emu_violation(EMU_RULE_POOL_WRONG_TAG, emu_module_for_address(caller), NULL,
+                      "ExFreePoolWithTag(%p, '%s'): block was allocated with tag '%s' (0xC2, 0xA)",
+                      p, got, want);
     }
     if (h->paged)
         emu_irql_require_max("ExFreePoolWithTag (paged pool)", APC_LEVEL);
     else
         emu_irql_require_max("ExFreePoolWithTag", DISPATCH_LEVEL);
     pthread_mutex_lock(&g_lock);
-    if (h->acct) {
-        h->acct->count--;
-        h->acct->bytes -= h->size;
-    }
-    h->prev->next = h->next;
-    h->next->prev = h->prev;
+    evicted = g_freed[g_freed_at % FREED_RING];
+    g_freed[g_freed_at++ % FREED_RING] = h;
     pthread_mutex_unlock(&g_lock);
-    h->magic = POOL_FREED;
-    free(h);
+    free(evicted);
 }
 
 void emu_pool_outstanding(const struct emu_driver *d, size_t *count, size_t *bytes)

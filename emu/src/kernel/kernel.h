@@ -95,6 +95,8 @@ void ke_dpc_init(unsigned ncpus);
 void ke_dpc_shutdown(void);
 /* Pending DPCs on cpu: the CPU's next owner should be its DPC thread. */
 bool ke_dpc_pending(unsigned cpu);
+/* Verifier hook: unqueues a queued DPC whose KDPC lies in [lo, lo + n), or NULL. */
+PKDPC ke_dpc_unqueue_in(const void *lo, size_t n);
 void ke_work_init(void);
 void ke_work_shutdown(void);
 /* The dispatcher lock and the one condition every waiter sleeps on. */

@@ -14,17 +14,20 @@
 
 #include "kernel.h"
 
+/* Handles are looked up in the handle table, never read (handles.h). */
 struct emu_party *emu_party_from_handle(NDIS_HANDLE h)
 {
-    struct emu_party *p = h;
-    return (p != NULL && p->magic == EMU_PARTY_MAGIC) ? p : NULL;
+    return emu_handle_valid(h, EMU_HANDLE_PARTY) ? h : NULL;
 }
 
 struct emu_module *emu_module_from_handle(NDIS_HANDLE h, const char *api)
 {
-    struct emu_party *p = emu_party_from_handle(h);
-    if (p == NULL || p->kind != EMU_PARTY_MODULE) {
-        emu_violation(EMU_RULE_STATE, NULL, api, "%s: %p is not an NdisFilterHandle", api, h);
+    if (!emu_handle_check(h, EMU_HANDLE_PARTY, api))
+        return NULL;
+    struct emu_party *p = h;
+    if (p->kind != EMU_PARTY_MODULE) {
+        emu_violation(EMU_RULE_STALE_HANDLE, NULL, api,
+                      "%s: %p is the %s's handle, not an NdisFilterHandle", api, h, p->name);
         return NULL;
     }
     return (struct emu_module *)p;
@@ -297,9 +300,11 @@ static void route_back(struct emu_adapter *ad, int pos, struct emu_party *from,
             PNET_BUFFER_LIST next = nbls->Next;
             bool ok = true;
             if (to == from) {
-                /* Its own NBL, already home: passing it "back" would loop. */
-                emu_violation(EMU_RULE_NBL_DOUBLE_RETURN, from->name, api,
-                              "NBL %p is already back at its source %s", (void *)nbls, from->name);
+                /* Its own NBL (SourceHandle is the caller): passing it "back" would loop. */
+                emu_violation(EMU_RULE_NBL_OWN_PASSED_BACK, from->name, api,
+                              "%s passed back NBL %p that it allocated itself (its SourceHandle "
+                              "is the caller's own handle)",
+                              from->name, (void *)nbls);
                 ok = false;
             } else if (verify) {
                 if (is_return && (emu_nbl_hdr(nbls)->flags & EMU_NBL_IN_RESOURCES)) {
@@ -427,6 +432,7 @@ VOID NdisFSendNetBufferLists(NDIS_HANDLE NdisFilterHandle, PNET_BUFFER_LIST NetB
         emu_irql_require_max("NdisFSendNetBufferLists", DISPATCH_LEVEL);
         check_flag_irql("NdisFSendNetBufferLists", NDIS_TEST_SEND_AT_DISPATCH_LEVEL(SendFlags));
         emu_verify_originate(m, "NdisFSendNetBufferLists", NetBufferList);
+        emu_verify_chain("NdisFSendNetBufferLists", NetBufferList, -1);
     }
     send_down(m->party.ad, m->party.pos, &m->party, NetBufferList, PortNumber, SendFlags);
 }
@@ -442,6 +448,7 @@ VOID NdisFSendNetBufferListsComplete(NDIS_HANDLE NdisFilterHandle, PNET_BUFFER_L
         emu_irql_require_max("NdisFSendNetBufferListsComplete", DISPATCH_LEVEL);
         check_flag_irql("NdisFSendNetBufferListsComplete",
                         NDIS_TEST_SEND_COMPLETE_AT_DISPATCH_LEVEL(SendCompleteFlags));
+        emu_verify_chain("NdisFSendNetBufferListsComplete", NetBufferList, -1);
     }
     route_back(m->party.ad, m->party.pos, &m->party, NetBufferList, SendCompleteFlags, false,
                "NdisFSendNetBufferListsComplete");
@@ -461,6 +468,8 @@ VOID NdisFIndicateReceiveNetBufferLists(NDIS_HANDLE NdisFilterHandle,
         check_flag_irql("NdisFIndicateReceiveNetBufferLists",
                         NDIS_TEST_RECEIVE_AT_DISPATCH_LEVEL(ReceiveFlags));
         emu_verify_originate(m, "NdisFIndicateReceiveNetBufferLists", NetBufferLists);
+        emu_verify_chain("NdisFIndicateReceiveNetBufferLists", NetBufferLists,
+                         (long)NumberOfNetBufferLists);
     }
     receive_up(m->party.ad, m->party.pos, &m->party, NetBufferLists, PortNumber,
                NumberOfNetBufferLists, ReceiveFlags);
@@ -476,6 +485,7 @@ VOID NdisFReturnNetBufferLists(NDIS_HANDLE NdisFilterHandle, PNET_BUFFER_LIST Ne
         emu_irql_require_max("NdisFReturnNetBufferLists", DISPATCH_LEVEL);
         check_flag_irql("NdisFReturnNetBufferLists",
                         NDIS_TEST_RETURN_AT_DISPATCH_LEVEL(ReturnFlags));
+        emu_verify_chain("NdisFReturnNetBufferLists", NetBufferLists, -1);
     }
     route_back(m->party.ad, m->party.pos, &m->party, NetBufferLists, ReturnFlags, true,
                "NdisFReturnNetBufferLists");

@@ -41,7 +41,7 @@ const char *emu_ndis_handle_driver_name(NDIS_HANDLE h)
     if (p != NULL)
         return p->kind == EMU_PARTY_MODULE ? ((struct emu_module *)p)->drv->name : NULL;
     struct emu_filter_driver *d = h;
-    return (d != NULL && d->magic == EMU_FDRV_MAGIC) ? d->name : NULL;
+    return emu_handle_valid(h, EMU_HANDLE_FILTER_DRIVER) ? d->name : NULL;
 }
 
 /* Drivers registered from a test binary: their DRIVER_OBJECT is not the loader's. */
@@ -209,13 +209,13 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
         free(d);
         return NDIS_STATUS_BAD_CHARACTERISTICS;
     }
-    d->magic = EMU_FDRV_MAGIC;
     d->object = DriverObject;
     d->context = FilterDriverContext;
     memcpy(&d->chars, ch, ch->Header.Size < sizeof(d->chars) ? ch->Header.Size : sizeof(d->chars));
     /* NDIS calls FilterSetOptions inside this call, with the driver's
        context; it may set default handlers (NdisSetOptionalHandlers with the
        driver handle). Its failure is the registration's. */
+    emu_handle_issue(d, EMU_HANDLE_FILTER_DRIVER); /* FilterSetOptions uses it */
     if (d->chars.SetOptionsHandler != NULL) {
         struct emu_callctx c;
         emu_callctx_push(&c, d->name, "FilterSetOptions", d);
@@ -228,7 +228,7 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
                     "ndisemu: NdisFRegisterFilterDriver(%s) fails: FilterSetOptions returned "
                     "0x%08x\n",
                     d->name, (unsigned)st);
-            d->magic = 0;
+            emu_handle_retire(d);
             free(d);
             return st;
         }
@@ -243,7 +243,7 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
                 "ndisemu: NdisFRegisterFilterDriver(%s) fails: a filter driver with this %s is "
                 "already registered\n",
                 d->name, clash);
-        d->magic = 0;
+        emu_handle_retire(d);
         free(d);
         return NDIS_STATUS_FAILURE;
     }
@@ -263,11 +263,8 @@ VOID NdisFDeregisterFilterDriver(NDIS_HANDLE NdisFilterDriverHandle)
 {
     struct emu_filter_driver *d = NdisFilterDriverHandle;
     emu_irql_require("NdisFDeregisterFilterDriver", PASSIVE_LEVEL);
-    if (d == NULL || d->magic != EMU_FDRV_MAGIC) {
-        emu_violation(EMU_RULE_STATE, NULL, "NdisFDeregisterFilterDriver",
-                      "%p is not a registered filter driver handle", NdisFilterDriverHandle);
+    if (!emu_handle_check(d, EMU_HANDLE_FILTER_DRIVER, "NdisFDeregisterFilterDriver"))
         return;
-    }
     struct emu_watch w;
     emu_watch_begin(&w, "FilterDeregistration", d->name, "FilterDetach");
     /* Unregistered first, so that no attach can start after this point. */
@@ -296,7 +293,8 @@ VOID NdisFDeregisterFilterDriver(NDIS_HANDLE NdisFilterDriverHandle)
         pthread_mutex_unlock(&ad->ctl);
     }
     emu_watch_end(&w);
-    d->magic = 0;
+    /* Valid until here: FilterDetach, run above, may still use it. */
+    emu_handle_retire(d);
     free(d);
 }
 

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "adapter.h"
+#include "handles.h"
 #include "verifier.h"
 
 #define EMU_NDIS_MAX_SLOTS 16
@@ -27,15 +28,14 @@
 
 enum emu_party_kind { EMU_PARTY_MINIPORT, EMU_PARTY_PROTOCOL, EMU_PARTY_MODULE };
 
-/* Anything that can own an NBL. Its address is the NDIS handle of that party. */
+/* Anything that can own an NBL. Its address is the NDIS handle of that
+   party, issued in the handle table (handles.h) while the party exists. */
 struct emu_party {
-    uint32_t magic;
     enum emu_party_kind kind;
     struct emu_adapter *ad;
     int pos;
     const char *name;
 };
-#define EMU_PARTY_MAGIC 0x4e504152u /* 'NPAR' */
 
 enum emu_module_state {
     EMU_MS_DETACHED,
@@ -47,8 +47,8 @@ enum emu_module_state {
 };
 const char *emu_module_state_name(int state);
 
+/* Its address is the filter driver handle (handles.h). */
 struct emu_filter_driver {
-    uint32_t magic;
     char name[64]; /* the service name: the driver .so's base name */
     /* The characteristics' names, validated at registration (ndis_filter.c). */
     char friendly_name[128];
@@ -59,7 +59,6 @@ struct emu_filter_driver {
     struct emu_filter_driver *next;
 };
 
-#define EMU_FDRV_MAGIC 0x4e464452u /* 'NFDR' */
 
 struct emu_module {
     struct emu_party party; /* first: the NdisFilterHandle is the module */
@@ -198,7 +197,15 @@ struct emu_nbl_hdr {
     struct emu_nbl_pool *pool;
     _Atomic(struct emu_party *) owner; /* NULL: not yet handed to NDIS */
     struct emu_party *source;
+    void *pad;
+    /* nbl-modified-after-handoff: sums[p] is the checksum taken when the
+       module at position p handed the NBL on; bit p of sum_valid says it is
+       pending (see emu_nbl_try_transfer). */
+    uint32_t sum_valid;
+    uint32_t sums[EMU_NDIS_MAX_SLOTS];
+    uint32_t pad2;
 } __attribute__((aligned(MEMORY_ALLOCATION_ALIGNMENT))); /* the NBL after it is 16-aligned */
+_Static_assert(sizeof(struct emu_nbl_hdr) % 16 == 0, "an NBL stays 16-byte aligned");
 #define EMU_NBL_MAGIC 0x4e424c48u /* 'NBLH' */
 #define EMU_NBL_NB_INLINE 0x1u
 #define EMU_NBL_DATA_INLINE 0x2u
@@ -220,6 +227,13 @@ bool emu_nbl_try_transfer(PNET_BUFFER_LIST nbl, struct emu_party *from, struct e
 void emu_nbl_force_owner(PNET_BUFFER_LIST nbl, struct emu_party *to);
 #define EMU_NBL_IN_RESOURCES 0x4u
 struct emu_party *emu_nbl_owner(PNET_BUFFER_LIST nbl);
+/*
+ * A chain handed to a datapath API: an `nbl-chain-cycle` finding when its
+ * Next links loop (the loop is then cut, so the chain can be walked); an
+ * `nbl-count-mismatch` finding when `count` (NumberOfNetBufferLists, or -1
+ * where the API has none) differs from its length.
+ */
+void emu_verify_chain(const char *api, PNET_BUFFER_LIST nbls, long count);
 /* Module entered/left a datapath callback. */
 void emu_verify_callback_enter(struct emu_module *m);
 void emu_verify_callback_exit(struct emu_module *m);

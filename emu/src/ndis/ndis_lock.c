@@ -247,13 +247,21 @@ ULONG NdisSystemProcessorCount(VOID)
 }
 
 /* I/O work items run on ndisemu's system worker threads at PASSIVE_LEVEL. */
-#define WI_MAGIC 0x4e57494bu /* 'NWIK' */
+/*
+ * A work item freed while queued is orphaned, not freed: one atomic
+ * exchange on `queued` decides whether the worker took it first (then the
+ * free is of an item whose routine has started, which is legal, and frees
+ * it) or the free came first (then it is an `object-freed-while-queued`
+ * finding, bugcheck 0xE4 on Windows, and the worker frees it instead of
+ * running a routine its driver has given up on). Either way the memory is
+ * freed exactly once and never read after.
+ */
+enum { WI_IDLE, WI_QUEUED, WI_ORPHANED };
 struct ndis_work_item {
-    uint32_t magic;
     NDIS_HANDLE owner;
     NDIS_IO_WORKITEM_ROUTINE routine;
     PVOID context;
-    _Atomic bool queued;
+    _Atomic int queued; /* WI_IDLE, WI_QUEUED, WI_ORPHANED */
 };
 
 NDIS_HANDLE NdisAllocateIoWorkItem(NDIS_HANDLE NdisObjectHandle)
@@ -262,8 +270,8 @@ NDIS_HANDLE NdisAllocateIoWorkItem(NDIS_HANDLE NdisObjectHandle)
     struct ndis_work_item *wi = calloc(1, sizeof(*wi));
     if (wi == NULL)
         return NULL;
-    wi->magic = WI_MAGIC;
     wi->owner = NdisObjectHandle;
+    emu_handle_issue(wi, EMU_HANDLE_IO_WORKITEM);
     return wi;
 }
 
@@ -273,7 +281,10 @@ static void run_work_item(void *arg)
     NDIS_IO_WORKITEM_ROUTINE r = wi->routine;
     PVOID ctx = wi->context;
     /* Cleared before the routine runs: it may queue itself again. */
-    atomic_store(&wi->queued, false);
+    if (atomic_exchange(&wi->queued, WI_IDLE) == WI_ORPHANED) {
+        free(wi);
+        return;
+    }
     r(ctx, wi);
 }
 
@@ -282,9 +293,11 @@ VOID NdisQueueIoWorkItem(NDIS_HANDLE NdisIoWorkItemHandle, NDIS_IO_WORKITEM_ROUT
 {
     struct ndis_work_item *wi = NdisIoWorkItemHandle;
     emu_irql_require_max("NdisQueueIoWorkItem", DISPATCH_LEVEL);
-    if (wi == NULL || wi->magic != WI_MAGIC || atomic_exchange(&wi->queued, true)) {
+    if (!emu_handle_check(wi, EMU_HANDLE_IO_WORKITEM, "NdisQueueIoWorkItem"))
+        return;
+    if (atomic_exchange(&wi->queued, WI_QUEUED) != WI_IDLE) {
         emu_violation(EMU_RULE_STATE, NULL, "NdisQueueIoWorkItem",
-                      "work item %p is invalid or already queued", NdisIoWorkItemHandle);
+                      "work item %p is already queued", NdisIoWorkItemHandle);
         return;
     }
     wi->routine = Routine;
@@ -296,11 +309,15 @@ VOID NdisQueueIoWorkItem(NDIS_HANDLE NdisIoWorkItemHandle, NDIS_IO_WORKITEM_ROUT
 VOID NdisFreeIoWorkItem(NDIS_HANDLE NdisIoWorkItemHandle)
 {
     struct ndis_work_item *wi = NdisIoWorkItemHandle;
-    if (wi == NULL || wi->magic != WI_MAGIC)
+    if (!emu_handle_check(wi, EMU_HANDLE_IO_WORKITEM, "NdisFreeIoWorkItem"))
         return;
-    if (atomic_load(&wi->queued))
-        emu_violation(EMU_RULE_STATE, NULL, "NdisFreeIoWorkItem",
-                      "work item %p freed while still queued", NdisIoWorkItemHandle);
-    wi->magic = 0;
+    emu_handle_retire(wi);
+    int queued = WI_QUEUED;
+    if (atomic_compare_exchange_strong(&wi->queued, &queued, WI_ORPHANED)) {
+        emu_violation(EMU_RULE_OBJECT_FREED_WHILE_QUEUED, NULL, "NdisFreeIoWorkItem",
+                      "NDIS I/O work item %p freed while still queued (0xE4)",
+                      NdisIoWorkItemHandle);
+        return;
+    }
     free(wi);
 }

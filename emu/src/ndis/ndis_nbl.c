@@ -11,18 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handles.h"
 #include "kernel.h"
 
-#define EMU_POOL_MAGIC 0x4e504f4cu /* 'NPOL' */
-#define EMU_POOL_ZOMBIE 0x5a4f4d42u
 #define EMU_MDL_RETREAT 0x4000 /* MdlFlags bit: allocated by NdisRetreatNetBufferDataStart */
 
+/* `refs`: one per buffer allocated from the pool, plus the pool's own until
+   it is freed; the last one frees it. A pool freed while buffers of it are
+   still allocated so lives on until they are freed, its handle retired. */
 struct emu_nbl_pool {
-    uint32_t magic;
     bool is_nb_pool;
     NET_BUFFER_LIST_POOL_PARAMETERS p;
     struct emu_party *party;
-    _Atomic long outstanding;
+    _Atomic long refs;
 };
 
 struct emu_retreat_mdl {
@@ -33,8 +34,14 @@ struct emu_retreat_mdl {
 
 static struct emu_party *party_for_pool_handle(NDIS_HANDLE h)
 {
-    struct emu_party *p = emu_party_from_handle(h);
-    return p;
+    return emu_party_from_handle(h);
+}
+
+/* A pool handle the driver passes: live, and of the kind the API takes. */
+static struct emu_nbl_pool *pool_from_handle(NDIS_HANDLE h, bool nb_pool, const char *api)
+{
+    return emu_handle_check(h, nb_pool ? EMU_HANDLE_NB_POOL : EMU_HANDLE_NBL_POOL, api) ? h
+                                                                                          : NULL;
 }
 
 NDIS_HANDLE NdisAllocateNetBufferListPool(NDIS_HANDLE NdisHandle,
@@ -47,9 +54,10 @@ NDIS_HANDLE NdisAllocateNetBufferListPool(NDIS_HANDLE NdisHandle,
     struct emu_nbl_pool *pool = calloc(1, sizeof(*pool));
     if (pool == NULL)
         return NULL;
-    pool->magic = EMU_POOL_MAGIC;
     memcpy(&pool->p, Parameters, NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1);
     pool->party = party_for_pool_handle(NdisHandle);
+    atomic_init(&pool->refs, 1);
+    emu_handle_issue(pool, EMU_HANDLE_NBL_POOL);
     return pool;
 }
 
@@ -62,49 +70,44 @@ NDIS_HANDLE NdisAllocateNetBufferPool(NDIS_HANDLE NdisHandle,
     struct emu_nbl_pool *pool = calloc(1, sizeof(*pool));
     if (pool == NULL)
         return NULL;
-    pool->magic = EMU_POOL_MAGIC;
     pool->is_nb_pool = true;
     pool->p.PoolTag = Parameters->PoolTag;
     pool->p.DataSize = Parameters->DataSize;
     pool->party = party_for_pool_handle(NdisHandle);
+    atomic_init(&pool->refs, 1);
+    emu_handle_issue(pool, EMU_HANDLE_NB_POOL);
     return pool;
 }
 
-static void free_pool(NDIS_HANDLE PoolHandle, const char *api)
-{
-    struct emu_nbl_pool *pool = PoolHandle;
-    if (pool == NULL || pool->magic != EMU_POOL_MAGIC)
-        return;
-    long n = atomic_load(&pool->outstanding);
-    if (n != 0) {
-        emu_violation(EMU_RULE_NBL_LEAK, NULL, api, "%s with %ld buffers still allocated from it",
-                      api, n);
-        /* Kept as a zombie so the late frees of those buffers stay harmless. */
-        pool->magic = EMU_POOL_ZOMBIE;
-        return;
-    }
-    pool->magic = 0;
-    free(pool);
-}
-
+/* pool: ndisemu's own pointer, from an NBL's header or an NB's pool handle. */
 static void pool_put(struct emu_nbl_pool *pool)
 {
-    if (pool == NULL)
-        return;
-    if (pool->magic == EMU_POOL_MAGIC)
-        atomic_fetch_sub(&pool->outstanding, 1);
-    else if (pool->magic == EMU_POOL_ZOMBIE && atomic_fetch_sub(&pool->outstanding, 1) == 1)
+    if (pool != NULL && atomic_fetch_sub(&pool->refs, 1) == 1)
         free(pool);
 }
 
+static void free_pool(NDIS_HANDLE PoolHandle, bool nb_pool, const char *api)
+{
+    struct emu_nbl_pool *pool = pool_from_handle(PoolHandle, nb_pool, api);
+    if (pool == NULL)
+        return;
+    emu_handle_retire(pool);
+    long n = atomic_load(&pool->refs) - 1;
+    if (n != 0)
+        emu_violation(EMU_RULE_NBL_LEAK, NULL, api, "%s with %ld buffers still allocated from it",
+                      api, n);
+    pool_put(pool);
+}
+
+
 VOID NdisFreeNetBufferListPool(NDIS_HANDLE PoolHandle)
 {
-    free_pool(PoolHandle, "NdisFreeNetBufferListPool");
+    free_pool(PoolHandle, false, "NdisFreeNetBufferListPool");
 }
 
 VOID NdisFreeNetBufferPool(NDIS_HANDLE PoolHandle)
 {
-    free_pool(PoolHandle, "NdisFreeNetBufferPool");
+    free_pool(PoolHandle, true, "NdisFreeNetBufferPool");
 }
 
 static void nb_locate(PNET_BUFFER nb)
@@ -176,7 +179,7 @@ static PNET_BUFFER_LIST alloc_nbl(struct emu_nbl_pool *pool, USHORT ctx_size, US
         nb_init(nb, pool, chain, off, len);
         nbl->FirstNetBuffer = nb;
     }
-    atomic_fetch_add(&pool->outstanding, 1);
+    atomic_fetch_add(&pool->refs, 1);
     if (emu_ndis_verifying())
         emu_nbl_verify_alloc(nbl, pool->party);
     return nbl;
@@ -186,9 +189,10 @@ PNET_BUFFER_LIST NdisAllocateNetBufferAndNetBufferList(NDIS_HANDLE PoolHandle, U
                                                        USHORT ContextBackFill, PMDL MdlChain,
                                                        ULONG DataOffset, SIZE_T DataLength)
 {
-    struct emu_nbl_pool *pool = PoolHandle;
     emu_irql_require_max("NdisAllocateNetBufferAndNetBufferList", DISPATCH_LEVEL);
-    if (pool == NULL || pool->magic != EMU_POOL_MAGIC || !pool->p.fAllocateNetBuffer)
+    struct emu_nbl_pool *pool =
+        pool_from_handle(PoolHandle, false, "NdisAllocateNetBufferAndNetBufferList");
+    if (pool == NULL || !pool->p.fAllocateNetBuffer)
         return NULL;
     return alloc_nbl(pool, ContextSize, ContextBackFill, true, MdlChain, DataOffset, DataLength);
 }
@@ -196,9 +200,9 @@ PNET_BUFFER_LIST NdisAllocateNetBufferAndNetBufferList(NDIS_HANDLE PoolHandle, U
 PNET_BUFFER_LIST NdisAllocateNetBufferList(NDIS_HANDLE PoolHandle, USHORT ContextSize,
                                            USHORT ContextBackFill)
 {
-    struct emu_nbl_pool *pool = PoolHandle;
     emu_irql_require_max("NdisAllocateNetBufferList", DISPATCH_LEVEL);
-    if (pool == NULL || pool->magic != EMU_POOL_MAGIC)
+    struct emu_nbl_pool *pool = pool_from_handle(PoolHandle, false, "NdisAllocateNetBufferList");
+    if (pool == NULL)
         return NULL;
     return alloc_nbl(pool, ContextSize, ContextBackFill, false, NULL, 0, 0);
 }
@@ -206,15 +210,15 @@ PNET_BUFFER_LIST NdisAllocateNetBufferList(NDIS_HANDLE PoolHandle, USHORT Contex
 PNET_BUFFER NdisAllocateNetBuffer(NDIS_HANDLE PoolHandle, PMDL MdlChain, ULONG DataOffset,
                                   SIZE_T DataLength)
 {
-    struct emu_nbl_pool *pool = PoolHandle;
     emu_irql_require_max("NdisAllocateNetBuffer", DISPATCH_LEVEL);
-    if (pool == NULL || pool->magic != EMU_POOL_MAGIC)
+    struct emu_nbl_pool *pool = pool_from_handle(PoolHandle, true, "NdisAllocateNetBuffer");
+    if (pool == NULL)
         return NULL;
     PNET_BUFFER nb = calloc(1, sizeof(*nb));
     if (nb == NULL)
         return NULL;
     nb_init(nb, pool, MdlChain, DataOffset, DataLength);
-    atomic_fetch_add(&pool->outstanding, 1);
+    atomic_fetch_add(&pool->refs, 1);
     return nb;
 }
 

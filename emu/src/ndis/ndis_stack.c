@@ -112,9 +112,10 @@ struct emu_adapter *emu_adapter_create(const struct emu_adapter_info *info,
     memcpy(ad->spec, g_spec, sizeof(g_spec));
     snprintf(ad->mp_name, sizeof(ad->mp_name), "miniport@%s", info->alias);
     snprintf(ad->pr_name, sizeof(ad->pr_name), "protocol@%s", info->alias);
-    ad->mp_party = (struct emu_party){EMU_PARTY_MAGIC, EMU_PARTY_MINIPORT, ad, -1, ad->mp_name};
-    ad->pr_party =
-        (struct emu_party){EMU_PARTY_MAGIC, EMU_PARTY_PROTOCOL, ad, (int)ad->nslots, ad->pr_name};
+    ad->mp_party = (struct emu_party){EMU_PARTY_MINIPORT, ad, -1, ad->mp_name};
+    ad->pr_party = (struct emu_party){EMU_PARTY_PROTOCOL, ad, (int)ad->nslots, ad->pr_name};
+    emu_handle_issue(&ad->mp_party, EMU_HANDLE_PARTY);
+    emu_handle_issue(&ad->pr_party, EMU_HANDLE_PARTY);
     emu_ascii_to_ndis_string(info->name, ad->name_w, 64, &ad->name_u);
     const char *brace = strchr(info->name, '{');
     snprintf(ad->guid, sizeof(ad->guid), "%.39s", brace ? brace : info->name);
@@ -600,7 +601,8 @@ NDIS_STATUS emu_stack_attach_locked(struct emu_adapter *ad, unsigned slot)
     if (m == NULL)
         return NDIS_STATUS_RESOURCES;
     snprintf(m->name, sizeof(m->name), "%s#%u@%s", d->name, slot, ad->info.alias);
-    m->party = (struct emu_party){EMU_PARTY_MAGIC, EMU_PARTY_MODULE, ad, (int)slot, m->name};
+    m->party = (struct emu_party){EMU_PARTY_MODULE, ad, (int)slot, m->name};
+    emu_handle_issue(&m->party, EMU_HANDLE_PARTY);
     m->drv = d;
     m->slot = slot;
     pthread_mutex_init(&m->mu, NULL);
@@ -630,6 +632,7 @@ NDIS_STATUS emu_stack_attach_locked(struct emu_adapter *ad, unsigned slot)
     }
     if (st != NDIS_STATUS_SUCCESS) {
         atomic_store(&m->state, EMU_MS_DETACHED);
+        emu_handle_retire(&m->party);
         free(m);
         return st;
     }
@@ -677,14 +680,15 @@ void emu_stack_detach_locked(struct emu_adapter *ad, unsigned slot)
     emu_oid_forget(m);
     if (atomic_load(&m->held) != 0 || atomic_load(&m->originated_out) != 0) {
         /* Leaked NBLs still name this module as owner or source: keep its
-           memory (as a dead handle) so their late frees stay harmless. */
-        m->party.magic = 0;
+           memory (its handle retired) so their late frees stay harmless. */
+        emu_handle_retire(&m->party);
         pthread_mutex_lock(&g_ad_mu);
         m->zombie_next = g_zombies;
         g_zombies = m;
         pthread_mutex_unlock(&g_ad_mu);
         return;
     }
+    emu_handle_retire(&m->party);
     pthread_cond_destroy(&m->cv);
     pthread_mutex_destroy(&m->mu);
     free(m);
@@ -765,5 +769,7 @@ void emu_adapter_destroy(struct emu_adapter *ad)
         }
     pthread_mutex_unlock(&g_ad_mu);
     pthread_mutex_destroy(&ad->ctl);
+    emu_handle_retire(&ad->mp_party);
+    emu_handle_retire(&ad->pr_party);
     free(ad);
 }

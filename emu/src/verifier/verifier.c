@@ -20,25 +20,6 @@
 
 #define KEPT_MAX 1000
 
-static const char *const g_rule_ids[EMU_RULE_COUNT] = {
-    [EMU_RULE_NBL_DOUBLE_RETURN] = "nbl-double-return",
-    [EMU_RULE_NBL_WRONG_OWNER] = "nbl-wrong-owner",
-    [EMU_RULE_NBL_LEAK] = "nbl-leak",
-    [EMU_RULE_CALL_WHILE_PAUSED] = "call-while-paused",
-    [EMU_RULE_PAUSE_WITH_OUTSTANDING] = "pause-with-outstanding-nbls",
-    [EMU_RULE_PAUSE_COMPLETE_TWICE] = "pause-complete-twice",
-    [EMU_RULE_IRQL] = "irql",
-    [EMU_RULE_POOL_LEAK] = "pool-leak",
-    [EMU_RULE_LOCK_MISUSE] = "lock-misuse",
-    [EMU_RULE_DEADLOCK] = "deadlock",
-    [EMU_RULE_STATE] = "state",
-    [EMU_RULE_CALL_WHILE_RESTARTING] = "call-while-restarting",
-    [EMU_RULE_RESTART_COMPLETE_UNEXPECTED] = "restart-complete-unexpected",
-    [EMU_RULE_OID_COMPLETE_TWICE] = "oid-complete-twice",
-    [EMU_RULE_OID_ILLEGAL_COMPLETION] = "oid-illegal-completion",
-    [EMU_RULE_OID_LEAK] = "oid-leak",
-};
-
 struct finding {
     enum emu_rule rule;
     char module[96];
@@ -49,14 +30,10 @@ struct finding {
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct finding *g_kept; /* KEPT_MAX entries, allocated on first use */
 static size_t g_nkept;
+static size_t g_kept_rule[EMU_RULE_COUNT]; /* under g_lock */
 static atomic_size_t g_count[EMU_RULE_COUNT];
 static atomic_bool g_enabled = true;
 static __thread struct emu_callctx *tls_ctx;
-
-const char *emu_rule_id(enum emu_rule rule)
-{
-    return (unsigned)rule < EMU_RULE_COUNT ? g_rule_ids[rule] : "unknown";
-}
 
 uint64_t emu_now_ns(void)
 {
@@ -77,8 +54,8 @@ void emu_verifier_set_enabled(bool on)
 
 static void print_one(FILE *f, const struct finding *x)
 {
-    fprintf(f, "VIOLATION [%s] module=%s callback=%s: %s\n", emu_rule_id(x->rule), x->module,
-            x->callback, x->message);
+    fprintf(f, "VIOLATION [%s] module=%s callback=%s: %s (Windows: %s)\n", emu_rule_id(x->rule),
+            x->module, x->callback, x->message, emu_rule_windows(x->rule));
 }
 
 void emu_violation(enum emu_rule rule, const char *module, const char *callback, const char *fmt,
@@ -105,8 +82,10 @@ void emu_violation(enum emu_rule rule, const char *module, const char *callback,
     pthread_mutex_lock(&g_lock);
     if (g_kept == NULL)
         g_kept = calloc(KEPT_MAX, sizeof(*g_kept));
-    if (g_kept && g_nkept < KEPT_MAX)
+    if (g_kept && g_nkept < KEPT_MAX && g_kept_rule[rule] < EMU_KEEP_PER_RULE) {
         g_kept[g_nkept++] = x;
+        g_kept_rule[rule]++;
+    }
     pthread_mutex_unlock(&g_lock);
     trace = getenv("NDISEMU_TRACE_VIOLATIONS");
     if (trace && *trace && *trace != '0')
@@ -155,6 +134,8 @@ void emu_violations_print(FILE *f, bool json)
         for (i = 0; i < g_nkept; i++) {
             fputs(i ? ",\n {\"rule\": " : "{\"rule\": ", f);
             json_str(f, emu_rule_id(g_kept[i].rule));
+            fputs(", \"windows\": ", f);
+            json_str(f, emu_rule_windows(g_kept[i].rule));
             fputs(", \"module\": ", f);
             json_str(f, g_kept[i].module);
             fputs(", \"callback\": ", f);
@@ -165,11 +146,40 @@ void emu_violations_print(FILE *f, bool json)
         }
         fputs("]\n", f);
     } else {
+        unsigned r;
         for (i = 0; i < g_nkept; i++)
             print_one(f, &g_kept[i]);
-        if (total > g_nkept)
-            fprintf(f, "... %zu more finding(s) not kept\n", total - g_nkept);
+        for (r = 0; r < EMU_RULE_COUNT && total > g_nkept; r++) {
+            size_t n = atomic_load(&g_count[r]);
+            if (n > g_kept_rule[r])
+                fprintf(f, "... %zu more [%s] finding(s) not kept\n", n - g_kept_rule[r],
+                        emu_rule_id((enum emu_rule)r));
+        }
     }
+    pthread_mutex_unlock(&g_lock);
+    fflush(f);
+}
+
+void emu_violations_print_totals(FILE *f)
+{
+    unsigned r;
+    bool first = true;
+    pthread_mutex_lock(&g_lock);
+    fputc('{', f);
+    for (r = 0; r < EMU_RULE_COUNT; r++) {
+        size_t n = atomic_load(&g_count[r]);
+        if (n == 0)
+            continue;
+        fputs(first ? "" : ",\n ", f);
+        first = false;
+        json_str(f, emu_rule_id((enum emu_rule)r));
+        fprintf(f, ": {\"total\": %zu, \"kept\": %zu, \"windows\": ", n, g_kept_rule[r]);
+        json_str(f, emu_rule_windows((enum emu_rule)r));
+        fputs(", \"description\": ", f);
+        json_str(f, emu_rule_description((enum emu_rule)r));
+        fputc('}', f);
+    }
+    fputc('}', f);
     pthread_mutex_unlock(&g_lock);
     fflush(f);
 }
@@ -179,8 +189,10 @@ void emu_violations_reset(void)
     unsigned i;
     pthread_mutex_lock(&g_lock);
     g_nkept = 0;
-    for (i = 0; i < EMU_RULE_COUNT; i++)
+    for (i = 0; i < EMU_RULE_COUNT; i++) {
         atomic_store(&g_count[i], 0);
+        g_kept_rule[i] = 0;
+    }
     pthread_mutex_unlock(&g_lock);
 }
 

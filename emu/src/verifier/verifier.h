@@ -15,28 +15,21 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rules.h"
+
+/* EMU_RULE_NBL_LEAK, ...: one per line of EMU_RULES (rules.h). */
 enum emu_rule {
-    EMU_RULE_NBL_DOUBLE_RETURN,        /* "nbl-double-return" */
-    EMU_RULE_NBL_WRONG_OWNER,          /* "nbl-wrong-owner" */
-    EMU_RULE_NBL_LEAK,                 /* "nbl-leak" */
-    EMU_RULE_CALL_WHILE_PAUSED,        /* "call-while-paused" */
-    EMU_RULE_PAUSE_WITH_OUTSTANDING,   /* "pause-with-outstanding-nbls" */
-    EMU_RULE_PAUSE_COMPLETE_TWICE,     /* "pause-complete-twice" */
-    EMU_RULE_IRQL,                     /* "irql" */
-    EMU_RULE_POOL_LEAK,                /* "pool-leak" */
-    EMU_RULE_LOCK_MISUSE,              /* "lock-misuse" */
-    EMU_RULE_DEADLOCK,                 /* "deadlock" */
-    EMU_RULE_STATE,                    /* "state": an NDIS call out of sequence
-                                          (restart complete without restart...) */
-    EMU_RULE_CALL_WHILE_RESTARTING,    /* "call-while-restarting" */
-    EMU_RULE_RESTART_COMPLETE_UNEXPECTED, /* "restart-complete-unexpected" */
-    EMU_RULE_OID_COMPLETE_TWICE,       /* "oid-complete-twice" */
-    EMU_RULE_OID_ILLEGAL_COMPLETION,   /* "oid-illegal-completion" */
-    EMU_RULE_OID_LEAK,                 /* "oid-leak" */
+#define EMU_RULE_ENUM(name, id, windows, what) EMU_RULE_##name,
+    EMU_RULES(EMU_RULE_ENUM)
+#undef EMU_RULE_ENUM
     EMU_RULE_COUNT
 };
 
+/* rules.c: the table behind the report. */
 const char *emu_rule_id(enum emu_rule rule);
+const char *emu_rule_windows(enum emu_rule rule);
+const char *emu_rule_description(enum emu_rule rule);
+
 
 /*
  * Records one finding. module and callback may be NULL: the current callback
@@ -52,8 +45,19 @@ void emu_verifier_set_enabled(bool on);
 
 size_t emu_violation_count(void);
 size_t emu_violation_count_rule(enum emu_rule rule);
-/* Human-readable lines, or a JSON array of {rule, module, callback, message}. */
+/*
+ * Human-readable lines, or a JSON array of the kept findings, each
+ * {rule, windows, module, callback, message}. Kept: the first
+ * EMU_KEEP_PER_RULE findings of each rule (so a flood of one rule never
+ * hides another); every finding is counted.
+ */
+#define EMU_KEEP_PER_RULE 50
 void emu_violations_print(FILE *f, bool json);
+/*
+ * JSON object with one member per rule that has findings:
+ * "rule-id": {"total": N, "kept": K, "windows": "...", "description": "..."}.
+ */
+void emu_violations_print_totals(FILE *f);
 void emu_violations_reset(void);
 
 /*
