@@ -10,6 +10,7 @@
  * valid account. A reloaded driver gets fresh accounts.
  */
 #include "kernel.h"
+#include "fault.h"
 #include "verifier.h"
 
 #include <pthread.h>
@@ -196,6 +197,8 @@ static void check_alloc_irql(bool paged)
 
 static PVOID pool_type_alloc(POOL_TYPE PoolType, SIZE_T n, ULONG Tag, bool zero, void *caller)
 {
+    if (emu_fault_should_fail("ExAllocatePool*", caller))
+        return NULL;
     bool paged = is_paged(PoolType);
     check_alloc_irql(paged);
     return alloc(n, Tag, zero, paged, caller);
@@ -233,6 +236,8 @@ PVOID NTAPI ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes)
    POOL_FLAG_UNINITIALIZED. An invalid combination fails, as documented. */
 PVOID NTAPI ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
 {
+    if (emu_fault_should_fail("ExAllocatePool2", __builtin_return_address(0)))
+        return NULL;
     POOL_FLAGS kind = Flags & (POOL_FLAG_NON_PAGED | POOL_FLAG_NON_PAGED_EXECUTE | POOL_FLAG_PAGED);
     bool paged = kind == POOL_FLAG_PAGED;
     PVOID p;

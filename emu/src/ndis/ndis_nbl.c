@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "kernel.h"
 
 #define EMU_POOL_MAGIC 0x4e504f4cu /* 'NPOL' */
@@ -40,6 +41,8 @@ static struct emu_party *party_for_pool_handle(NDIS_HANDLE h)
 NDIS_HANDLE NdisAllocateNetBufferListPool(NDIS_HANDLE NdisHandle,
                                           PNET_BUFFER_LIST_POOL_PARAMETERS Parameters)
 {
+    if (emu_fault_should_fail("NdisAllocateNetBufferListPool", __builtin_return_address(0)))
+        return NULL;
     emu_irql_require_max("NdisAllocateNetBufferListPool", DISPATCH_LEVEL);
     if (Parameters == NULL || Parameters->Header.Type != NDIS_OBJECT_TYPE_DEFAULT ||
         Parameters->Header.Size < NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1)
@@ -56,6 +59,8 @@ NDIS_HANDLE NdisAllocateNetBufferListPool(NDIS_HANDLE NdisHandle,
 NDIS_HANDLE NdisAllocateNetBufferPool(NDIS_HANDLE NdisHandle,
                                       PNET_BUFFER_POOL_PARAMETERS Parameters)
 {
+    if (emu_fault_should_fail("NdisAllocateNetBufferPool", __builtin_return_address(0)))
+        return NULL;
     emu_irql_require_max("NdisAllocateNetBufferPool", DISPATCH_LEVEL);
     if (Parameters == NULL || Parameters->Header.Type != NDIS_OBJECT_TYPE_DEFAULT)
         return NULL;
@@ -186,6 +191,8 @@ PNET_BUFFER_LIST NdisAllocateNetBufferAndNetBufferList(NDIS_HANDLE PoolHandle, U
                                                        USHORT ContextBackFill, PMDL MdlChain,
                                                        ULONG DataOffset, SIZE_T DataLength)
 {
+    if (emu_fault_should_fail("NdisAllocateNetBufferAndNetBufferList", __builtin_return_address(0)))
+        return NULL;
     struct emu_nbl_pool *pool = PoolHandle;
     emu_irql_require_max("NdisAllocateNetBufferAndNetBufferList", DISPATCH_LEVEL);
     if (pool == NULL || pool->magic != EMU_POOL_MAGIC || !pool->p.fAllocateNetBuffer)
@@ -196,6 +203,8 @@ PNET_BUFFER_LIST NdisAllocateNetBufferAndNetBufferList(NDIS_HANDLE PoolHandle, U
 PNET_BUFFER_LIST NdisAllocateNetBufferList(NDIS_HANDLE PoolHandle, USHORT ContextSize,
                                            USHORT ContextBackFill)
 {
+    if (emu_fault_should_fail("NdisAllocateNetBufferList", __builtin_return_address(0)))
+        return NULL;
     struct emu_nbl_pool *pool = PoolHandle;
     emu_irql_require_max("NdisAllocateNetBufferList", DISPATCH_LEVEL);
     if (pool == NULL || pool->magic != EMU_POOL_MAGIC)
@@ -206,6 +215,8 @@ PNET_BUFFER_LIST NdisAllocateNetBufferList(NDIS_HANDLE PoolHandle, USHORT Contex
 PNET_BUFFER NdisAllocateNetBuffer(NDIS_HANDLE PoolHandle, PMDL MdlChain, ULONG DataOffset,
                                   SIZE_T DataLength)
 {
+    if (emu_fault_should_fail("NdisAllocateNetBuffer", __builtin_return_address(0)))
+        return NULL;
     struct emu_nbl_pool *pool = PoolHandle;
     emu_irql_require_max("NdisAllocateNetBuffer", DISPATCH_LEVEL);
     if (pool == NULL || pool->magic != EMU_POOL_MAGIC)
@@ -253,6 +264,8 @@ VOID NdisFreeNetBufferList(PNET_BUFFER_LIST NetBufferList)
 NDIS_STATUS NdisAllocateNetBufferListContext(PNET_BUFFER_LIST NetBufferList, USHORT ContextSize,
                                              USHORT ContextBackFill, ULONG PoolTag)
 {
+    if (emu_fault_should_fail("NdisAllocateNetBufferListContext", __builtin_return_address(0)))
+        return NDIS_STATUS_RESOURCES;
     (void)PoolTag;
     PNET_BUFFER_LIST_CONTEXT c = NetBufferList->Context;
     if (c != NULL && c->Offset >= ContextSize) {
@@ -284,6 +297,8 @@ VOID NdisFreeNetBufferListContext(PNET_BUFFER_LIST NetBufferList, USHORT Context
 
 PMDL NdisAllocateMdl(NDIS_HANDLE NdisHandle, PVOID VirtualAddress, UINT Length)
 {
+    if (emu_fault_should_fail("NdisAllocateMdl", __builtin_return_address(0)))
+        return NULL;
     (void)NdisHandle;
     emu_irql_require_max("NdisAllocateMdl", DISPATCH_LEVEL);
     PMDL m = calloc(1, sizeof(*m));

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "kernel.h"
 
 struct oid_waiter {
@@ -107,10 +108,14 @@ NDIS_STATUS emu_protocol_oid_request(struct emu_adapter *ad, PNDIS_OID_REQUEST r
     struct oid_waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0};
     NDIS_STATUS st = oid_down(ad, (int)ad->nslots, &ad->pr_party, req, &w);
     if (st == NDIS_STATUS_PENDING) {
+        /* Only the driver can end this wait: watched, as a control operation. */
+        struct emu_watch watch;
+        emu_watch_begin(&watch, "OID request", "ndisemu", "(pended OID request)");
         pthread_mutex_lock(&w.mu);
         while (!w.done)
             pthread_cond_wait(&w.cv, &w.mu);
         pthread_mutex_unlock(&w.mu);
+        emu_watch_end(&watch);
         st = w.status;
     }
     pthread_cond_destroy(&w.cv);
@@ -121,6 +126,8 @@ NDIS_STATUS emu_protocol_oid_request(struct emu_adapter *ad, PNDIS_OID_REQUEST r
 NDIS_STATUS NdisAllocateCloneOidRequest(NDIS_HANDLE SourceHandle, PNDIS_OID_REQUEST OidRequest,
                                         UINT PoolTag, PNDIS_OID_REQUEST *ClonedOidRequest)
 {
+    if (emu_fault_should_fail("NdisAllocateCloneOidRequest", __builtin_return_address(0)))
+        return NDIS_STATUS_RESOURCES;
     (void)SourceHandle;
     (void)PoolTag;
     PNDIS_OID_REQUEST c = malloc(sizeof(*c));
