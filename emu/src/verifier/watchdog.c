@@ -37,7 +37,7 @@ struct thread_watch {
     uint64_t nseq;                /* the thread's own copy of seq */
     struct ke_thread_info info;   /* fixed at registration */
     /* The watchdog thread's own bookkeeping (under g_wlock). */
-    uint64_t seen_seq, seen_ns, reported_seq;
+    uint64_t seen_seq, seen_ns, seen_cpu_ns, reported_seq;
     struct thread_watch *next, *prev;
 };
 
@@ -269,6 +269,26 @@ static unsigned long long ms_of(uint64_t ns)
     return (unsigned long long)(ns / 1000000u);
 }
 
+static uint64_t thread_cpu_ns(const struct thread_watch *tw)
+{
+    struct timespec ts;
+    if (tw->info.clock == (clockid_t)-1 || clock_gettime(tw->info.clock, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A context stuck at DISPATCH_LEVEL past the wall-time limit is a DPC
+ * watchdog case if it was running (spinning) and a deadlock if it was
+ * blocked. A host too busy to give it the CPU time the DPC limit counts can
+ * only slow a spinner down, never stop it, while a blocked context uses next
+ * to none: 1/20 of the wall time tells them apart.
+ */
+static bool was_running(uint64_t cpu_ns, uint64_t wall_ns)
+{
+    return cpu_ns * 20 > wall_ns;
+}
+
 /* Control operations past the limit. Their threads are marked reported:
    the operation's finding already names where they are stuck. */
 static unsigned check_operations(uint64_t now)
@@ -301,6 +321,7 @@ static unsigned check_threads(uint64_t now)
     for (struct thread_watch *tw = g_threads.next; tw != &g_threads; tw = tw->next) {
         struct thread_view v;
         char where[96], module[96], callback[64];
+        uint64_t cpu;
         if (!thread_view(tw, &v) || v.depth == 0) {
             tw->seen_seq = 0;
             continue;
@@ -308,6 +329,7 @@ static unsigned check_threads(uint64_t now)
         if (v.seq != tw->seen_seq) {
             tw->seen_seq = v.seq;
             tw->seen_ns = now;
+            tw->seen_cpu_ns = thread_cpu_ns(tw);
             continue;
         }
         if (tw->reported_seq == v.seq || now - tw->seen_ns <= (uint64_t)g_limit_ms * 1000000u)
@@ -320,9 +342,17 @@ static unsigned check_threads(uint64_t now)
         tw->reported_seq = v.seq;
         found++;
         describe(tw, where, sizeof(where));
-        emu_violation(EMU_RULE_DEADLOCK, module, callback,
-                      "%s has not returned for %llu ms (limit %u ms), on %s", callback,
-                      ms_of(now - tw->seen_ns), g_limit_ms, where);
+        cpu = thread_cpu_ns(tw) - tw->seen_cpu_ns;
+        if (cpu_of(tw) >= 0 && was_running(cpu, now - tw->seen_ns))
+            emu_violation(EMU_RULE_DPC_WATCHDOG, module, callback,
+                          "one call of %s has run at DISPATCH_LEVEL for %llu ms (limit %u ms), "
+                          "%llu ms of it on a host CPU, on %s (0x133 parameter 0: single DPC "
+                          "timeout)",
+                          callback, ms_of(now - tw->seen_ns), g_limit_ms, ms_of(cpu), where);
+        else
+            emu_violation(EMU_RULE_DEADLOCK, module, callback,
+                          "%s has not returned for %llu ms (limit %u ms), on %s", callback,
+                          ms_of(now - tw->seen_ns), g_limit_ms, where);
     }
     return found;
 }
@@ -386,13 +416,22 @@ static unsigned check_cpus(uint64_t now)
                               "1: cumulative DPC timeout)",
                               k, ms_of(cs.cpu_ns - c->cpu0_ns), g_dpc_limit_ms, where, in);
         } else if (now - c->wall0_ns > (uint64_t)g_limit_ms * 1000000u) {
+            uint64_t cpu = c->cpu0_ok && cs.cpu_ns_ok ? cs.cpu_ns - c->cpu0_ns : 0;
             c->reported = true;
             found++;
-            emu_violation(EMU_RULE_DEADLOCK, c->named ? c->module : NULL,
-                          c->named ? c->callback : NULL,
-                          "CPU %u held at DISPATCH_LEVEL for %llu ms (limit %u ms) by %s%s, "
-                          "which is blocked, not running",
-                          k, ms_of(now - c->wall0_ns), g_limit_ms, where, in);
+            if (was_running(cpu, now - c->wall0_ns))
+                emu_violation(EMU_RULE_DPC_WATCHDOG, c->named ? c->module : NULL,
+                              c->named ? c->callback : NULL,
+                              "CPU %u stayed at DISPATCH_LEVEL for %llu ms (limit %u ms), %llu ms "
+                              "of it on a host CPU, held by %s%s (0x133 parameter 1: "
+                              "cumulative DPC timeout)",
+                              k, ms_of(now - c->wall0_ns), g_limit_ms, ms_of(cpu), where, in);
+            else
+                emu_violation(EMU_RULE_DEADLOCK, c->named ? c->module : NULL,
+                              c->named ? c->callback : NULL,
+                              "CPU %u held at DISPATCH_LEVEL for %llu ms (limit %u ms) by %s%s, "
+                              "which is blocked, not running",
+                              k, ms_of(now - c->wall0_ns), g_limit_ms, where, in);
         }
     }
     return found;
