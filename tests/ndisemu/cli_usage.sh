@@ -32,6 +32,12 @@ expect 2 "param needs Name=Value" --param NoValue --stack ""
 expect 2 "unexpected argument" --stack "" extra
 expect 2 "traffic" --stack "" --traffic /nonexistent/x.pcap --seconds 0
 expect 2 "usage: ndisemu" --adapters 0
+expect 2 "dpc-watchdog-ms needs" --dpc-watchdog-ms 0 --stack ""
+expect 2 "fault-injection needs RATE" --fault-injection 1.5 --stack ""
+expect 2 "fault-injection needs RATE" --fault-injection often --stack ""
+expect 2 "every=N needs N >= 1" --fault-injection every=0 --stack ""
+expect 2 "only seed=S" --fault-injection every=3,salt=1 --stack ""
+expect 0 "--fault-injection SPEC" --help
 expect 0 "--device-socket PATH" --help
 expect 0 "default 32" --help
 if [ $fail -eq 0 ]; then echo "cli_usage: ok"; fi
