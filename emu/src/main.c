@@ -13,6 +13,7 @@
 
 #include "adapter.h"
 #include "conformance.h"
+#include "fault.h"
 #include "session.h"
 #include "verifier.h"
 
@@ -60,7 +61,14 @@ static void usage(FILE *f)
                "  --param Name=Value    driver parameter (repeatable); driver:Name=Value for one\n"
                "  --device-socket PATH  serve the first control device on a Unix socket (mode\n"
                "                        0600, owner only); runs until --seconds or SIGINT/SIGTERM\n"
-               "  --watchdog-ms MS      deadlock limit for control operations (default 10000)\n"
+               "  --watchdog-ms MS      deadlock limit: a control operation, a callback that has\n"
+               "                        not returned, a CPU held by a blocked context\n"
+               "                        (default 10000)\n"
+               "  --dpc-watchdog-ms MS  longest DISPATCH_LEVEL stretch on one CPU, in its\n"
+               "                        holder's CPU time: one DPC, a DPC queue that never\n"
+               "                        drains, a thread that never lowers (default 5000)\n"
+               "  --fault-injection SPEC  fail the driver's allocations: RATE (0..1] or\n"
+               "                        every=N, then optionally ,seed=S (default seed 1)\n"
                "  --no-verifier         verifier bookkeeping off (benchmarks)\n"
                "  --no-recycle          a fresh NBL for every received packet\n"
                "  --seed N              traffic/churn seed (default 1)\n"
@@ -135,6 +143,7 @@ static void report_text(struct emu_session *s)
             printf(" %*llu", (int)strlen(emu_host_counter_name(c)), (unsigned long long)f.v[c]);
         printf("\n");
     }
+    emu_fault_print(stdout, false);
     size_t n = emu_violation_count();
     printf("%zu finding(s)\n", n);
     if (n)
@@ -178,6 +187,10 @@ static void report_json(struct emu_session *s, bool live)
                    (unsigned long long)t[i].rx_delivered, (unsigned long long)t[i].tx_completed,
                    t[i].findings);
         printf("]");
+    }
+    if (emu_fault_configured()) {
+        printf(",\"fault_injection\":");
+        emu_fault_print(stdout, true);
     }
     printf(",\"violations\":");
     fflush(stdout);
@@ -234,6 +247,8 @@ int main(int argc, char **argv)
         O_PARAM,
         O_SOCKET,
         O_WATCHDOG,
+        O_DPC_WATCHDOG,
+        O_FAULTS,
         O_NOVERIFIER,
         O_NORECYCLE,
         O_SEED,
@@ -261,6 +276,8 @@ int main(int argc, char **argv)
         {"param", required_argument, 0, O_PARAM},
         {"device-socket", required_argument, 0, O_SOCKET},
         {"watchdog-ms", required_argument, 0, O_WATCHDOG},
+        {"dpc-watchdog-ms", required_argument, 0, O_DPC_WATCHDOG},
+        {"fault-injection", required_argument, 0, O_FAULTS},
         {"no-verifier", no_argument, 0, O_NOVERIFIER},
         {"no-recycle", no_argument, 0, O_NORECYCLE},
         {"seed", required_argument, 0, O_SEED},
@@ -358,6 +375,19 @@ int main(int argc, char **argv)
                 return usage_error("--watchdog-ms needs milliseconds, not '%s'", optarg);
             cfg.watchdog_ms = (unsigned)v;
             break;
+        case O_DPC_WATCHDOG:
+            if (!parse_u64(optarg, &v) || v < 1 || v > 3600000)
+                return usage_error("--dpc-watchdog-ms needs milliseconds, not '%s'", optarg);
+            cfg.dpc_watchdog_ms = (unsigned)v;
+            break;
+        case O_FAULTS: {
+            char ferr[256];
+            if (!emu_fault_configure(optarg, ferr, sizeof(ferr)) ||
+                !emu_fault_configure(NULL, ferr, sizeof(ferr)))
+                return usage_error("%s", ferr);
+            cfg.fault_injection = optarg;
+            break;
+        }
         case O_NOVERIFIER:
             cfg.verifier = false;
             break;

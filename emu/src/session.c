@@ -15,6 +15,7 @@
 
 #include "adapter.h"
 #include "device.h"
+#include "fault.h"
 #include "kernel.h"
 #include "session.h"
 #include "verifier.h"
@@ -122,6 +123,9 @@ struct emu_session *emu_session_create(const struct emu_session_config *c, char 
         snprintf(err, errlen, "too many drivers or parameters");
         return NULL;
     }
+    /* Before any driver loads: DriverEntry's allocations are injected too. */
+    if (!emu_fault_configure(c->fault_injection, err, errlen))
+        return NULL;
     struct emu_session *s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -145,6 +149,7 @@ struct emu_session *emu_session_create(const struct emu_session_config *c, char 
     emu_kernel_init(s->cpus);
     s->kernel_up = true;
     emu_verifier_set_enabled(c->verifier);
+    emu_watchdog_set_dpc_limit(c->dpc_watchdog_ms);
     emu_watchdog_start(c->watchdog_ms);
     for (unsigned i = 0; i < c->nparams; i++)
         apply_param(c->params[i]);

@@ -39,6 +39,8 @@ struct emu_session_config {
     unsigned nparams;
     const char *device_socket; /* NULL: none */
     unsigned watchdog_ms;      /* 0: default 10000 */
+    unsigned dpc_watchdog_ms;  /* DISPATCH_LEVEL stretch, CPU-time ms; 0: default 5000 */
+    const char *fault_injection; /* NULL: none; else "RATE|every=N[,seed=S]" (fault.h) */
     bool verifier;             /* default on */
     bool recycle;              /* default on: receive NBLs reused, not reallocated */
     uint64_t seed;             /* default 1 */

@@ -37,6 +37,12 @@ expect 2 "churn-mix needs" --churn-mix "" --stack ""
 expect 2 "conformance needs a --driver" --conformance --stack ""
 expect 0 "--churn-mix LIST" --help
 expect 0 "--conformance" --help
+expect 2 "dpc-watchdog-ms needs" --dpc-watchdog-ms 0 --stack ""
+expect 2 "fault-injection needs RATE" --fault-injection 1.5 --stack ""
+expect 2 "fault-injection needs RATE" --fault-injection often --stack ""
+expect 2 "every=N needs N >= 1" --fault-injection every=0 --stack ""
+expect 2 "only seed=S" --fault-injection every=3,salt=1 --stack ""
+expect 0 "--fault-injection SPEC" --help
 expect 0 "--device-socket PATH" --help
 expect 0 "default 32" --help
 if [ $fail -eq 0 ]; then echo "cli_usage: ok"; fi

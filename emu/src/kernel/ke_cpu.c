@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,11 @@ struct emu_cpu {
     pthread_mutex_t lock;
     struct _KTHREAD *_Atomic owner; /* checked, never trusted: exclusivity self-test */
     atomic_uint waiters;            /* raising threads blocked on this CPU (ke_cpu_wanted) */
+    /* For the watchdog (ke_cpu_state): bumped by every take and every give,
+       so odd = held, and an unchanged count = one unbroken stretch; the
+       holder's CPU-time clock. Written by the holder only. */
+    _Atomic uint64_t takes;
+    _Atomic clockid_t clock;
 } DECLSPEC_CACHEALIGN;
 
 static struct emu_cpu g_cpus[MAXIMUM_PROCESSORS];
@@ -73,6 +79,8 @@ void ke_thread_adopt(struct _KTHREAD *t)
     if (g_ncpus)
         t->last_cpu = (int)(g_next_home++ % g_ncpus);
     t->cpu = -1;
+    if (pthread_getcpuclockid(pthread_self(), &t->clock) != 0)
+        t->clock = (clockid_t)-1;
     tls_thread = t;
     pthread_setspecific(g_exit_key, t);
 }
@@ -128,6 +136,8 @@ void ke_cpu_take(struct _KTHREAD *t)
         abort();
     }
     atomic_store(&g_cpus[k].owner, t);
+    atomic_store(&g_cpus[k].clock, t->clock);
+    atomic_store(&g_cpus[k].takes, atomic_load_explicit(&g_cpus[k].takes, memory_order_relaxed) + 1);
     t->cpu = (int)k;
     t->last_cpu = (int)k;
 }
@@ -136,6 +146,7 @@ void ke_cpu_give(struct _KTHREAD *t)
 {
     int k = t->cpu;
     int spins;
+    atomic_store(&g_cpus[k].takes, atomic_load_explicit(&g_cpus[k].takes, memory_order_relaxed) + 1);
     atomic_store(&g_cpus[k].owner, NULL);
     t->cpu = -1;
     pthread_mutex_unlock(&g_cpus[k].lock);
@@ -170,6 +181,84 @@ void ke_cpu_hand_over(unsigned k)
     for (int spins = 0; spins < 1000 && ke_cpu_wanted(k) && atomic_load(&g_cpus[k].owner) == NULL;
          spins++)
         sched_yield();
+}
+
+/*
+ * The watchdog's view of CPU k, taken without the CPU's lock. Between two
+ * reads of the same odd count no take or give happened (the count only
+ * grows), and owner and clock were stored before that count, so they are
+ * the holder's of that one stretch and the CPU time was read while it held
+ * the CPU.
+ */
+bool ke_cpu_state(unsigned k, struct ke_cpu_state *out)
+{
+    struct timespec ts;
+    uint64_t t1;
+    clockid_t clk;
+    if (k >= g_ncpus)
+        return false;
+    t1 = atomic_load(&g_cpus[k].takes);
+    if (t1 % 2 == 0)
+        return false;
+    out->owner = atomic_load(&g_cpus[k].owner);
+    clk = atomic_load(&g_cpus[k].clock);
+    out->cpu_ns_ok = clk != (clockid_t)-1 && clock_gettime(clk, &ts) == 0;
+    out->cpu_ns = out->cpu_ns_ok ? (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec : 0;
+    out->takes = t1;
+    return atomic_load(&g_cpus[k].takes) == t1;
+}
+
+void ke_thread_info(struct ke_thread_info *out)
+{
+    struct _KTHREAD *t = ke_current_thread();
+    out->id = t;
+    out->role = t->role ? t->role : "ndisemu thread";
+    out->home_cpu = t->pinned ? t->last_cpu : -1;
+    out->clock = t->clock;
+}
+
+static const char *irql_name(KIRQL l, char *buf, size_t n)
+{
+    static const char *const names[] = {"PASSIVE_LEVEL", "APC_LEVEL", "DISPATCH_LEVEL"};
+    if (l < 3)
+        return names[l];
+    snprintf(buf, n, "IRQL %u", l);
+    return buf;
+}
+
+void ke_callback_enter(struct emu_callctx *c)
+{
+    struct _KTHREAD *t = ke_current_thread();
+    c->irql = t->irql;
+    c->spinlocks = t->spinlocks;
+}
+
+/*
+ * Every callback is entered and left through emu_callctx_push/pop, so this
+ * is the one IRQL-on-return check for all of them (attach to DriverUnload).
+ * A DPC thread cannot get here below DISPATCH_LEVEL (KeLowerIrql refuses it
+ * inside a DPC), so restoring never has to take a CPU for it.
+ */
+void ke_callback_return(const struct emu_callctx *c)
+{
+    struct _KTHREAD *t = ke_current_thread();
+    char b1[16], b2[16];
+    if (__builtin_expect(t->irql == c->irql && t->spinlocks == c->spinlocks, 1))
+        return;
+    if (t->spinlocks > c->spinlocks && emu_verifier_enabled())
+        emu_violation(EMU_RULE_IRQL, c->module, c->callback,
+                      "returned holding %u spin lock(s) it acquired, at %s, called at %s",
+                      t->spinlocks - c->spinlocks, irql_name(t->irql, b1, sizeof(b1)),
+                      irql_name(c->irql, b2, sizeof(b2)));
+    else if (t->irql != c->irql && emu_verifier_enabled())
+        emu_violation(EMU_RULE_IRQL, c->module, c->callback, "returned at %s, called at %s",
+                      irql_name(t->irql, b1, sizeof(b1)), irql_name(c->irql, b2, sizeof(b2)));
+    /* Reported once: the callers further out did not take these locks. */
+    t->spinlocks = c->spinlocks;
+    if (t->irql > c->irql)
+        KeLowerIrql(c->irql);
+    else if (t->irql < c->irql)
+        KfRaiseIrql(c->irql);
 }
 
 struct _KTHREAD *ke_cpu_owner(unsigned k)

@@ -35,19 +35,15 @@ bool ke_dpc_pending(unsigned cpu)
     return cpu < g_nq && atomic_load_explicit(&g_q[cpu].queued, memory_order_relaxed) != 0;
 }
 
-static void run_one(struct _KTHREAD *t, PKDPC dpc, PVOID a1, PVOID a2)
+static void run_one(PKDPC dpc, PVOID a1, PVOID a2)
 {
     struct emu_callctx ctx;
     PKDEFERRED_ROUTINE routine = dpc->DeferredRoutine;
     PVOID context = dpc->DeferredContext;
+    /* The pop checks the IRQL and spin locks the routine returned with. */
     emu_callctx_push(&ctx, dpc->EmuModule ? dpc->EmuModule : "ndisemu", "DeferredRoutine", dpc);
     routine(dpc, context, a1, a2);
     emu_callctx_pop(&ctx);
-    if (t->irql != DISPATCH_LEVEL) {
-        emu_violation(EMU_RULE_IRQL, dpc->EmuModule, "DeferredRoutine",
-                      "DPC routine returned at IRQL %u (entered at DISPATCH_LEVEL)", t->irql);
-        t->irql = DISPATCH_LEVEL;
-    }
 }
 
 static void *dpc_thread(void *arg)
@@ -55,6 +51,7 @@ static void *dpc_thread(void *arg)
     struct dpc_queue *q = arg;
     struct _KTHREAD *t = ke_current_thread();
     t->pinned = true;
+    t->role = "DPC thread";
     t->last_cpu = (int)q->index;
     t->module = "ndisemu";
     pthread_mutex_lock(&q->lock);
@@ -78,7 +75,7 @@ static void *dpc_thread(void *arg)
             atomic_fetch_sub(&q->queued, 1);
             q->running = true;
             pthread_mutex_unlock(&q->lock);
-            run_one(t, dpc, a1, a2);
+            run_one(dpc, a1, a2);
             pthread_mutex_lock(&q->lock);
             q->running = false;
             if (ke_cpu_wanted(q->index))

@@ -3,6 +3,7 @@
  * completion, MDLs over non-paged memory, the default dispatch routine.
  */
 #include "kernel.h"
+#include "fault.h"
 #include "verifier.h"
 
 #include <stdlib.h>
@@ -64,6 +65,8 @@ VOID FASTCALL IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 PMDL NTAPI IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
                          BOOLEAN ChargeQuota, PIRP Irp)
 {
+    if (emu_fault_should_fail("IoAllocateMdl", __builtin_return_address(0)))
+        return NULL;
     PMDL mdl;
     (void)ChargeQuota;
     emu_irql_require_max("IoAllocateMdl", DISPATCH_LEVEL);

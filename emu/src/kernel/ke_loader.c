@@ -195,10 +195,7 @@ static NTSTATUS load_into(struct emu_driver *d, char *err, size_t errlen)
     emu_watch_begin(&watch, "load", d->name, "DriverEntry");
     st = entry(&d->obj, &d->regpath);
     emu_watch_end(&watch);
-    emu_callctx_pop(&ctx);
-    if (KeGetCurrentIrql() != PASSIVE_LEVEL)
-        emu_violation(EMU_RULE_IRQL, d->name, "DriverEntry", "DriverEntry returned at IRQL %u",
-                      KeGetCurrentIrql());
+    emu_callctx_pop(&ctx); /* checks the IRQL DriverEntry returned at */
     if (!NT_SUCCESS(st)) {
         /* Windows calls no DriverUnload after a failed DriverEntry: the
            driver must have undone everything itself. */

@@ -22,6 +22,7 @@
  * build, whose own quarantine is larger, reports it).
  */
 #include "kernel.h"
+#include "fault.h"
 #include "verifier.h"
 
 #include <pthread.h>
@@ -270,6 +271,8 @@ static void check_alloc_irql(bool paged)
 
 static PVOID pool_type_alloc(POOL_TYPE PoolType, SIZE_T n, ULONG Tag, bool zero, void *caller)
 {
+    if (emu_fault_should_fail("ExAllocatePool*", caller))
+        return NULL;
     bool paged = is_paged(PoolType);
     check_alloc_irql(paged);
     return alloc(n, Tag, zero, paged, caller);
@@ -307,6 +310,8 @@ PVOID NTAPI ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes)
    POOL_FLAG_UNINITIALIZED. An invalid combination fails, as documented. */
 PVOID NTAPI ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
 {
+    if (emu_fault_should_fail("ExAllocatePool2", __builtin_return_address(0)))
+        return NULL;
     POOL_FLAGS kind = Flags & (POOL_FLAG_NON_PAGED | POOL_FLAG_NON_PAGED_EXECUTE | POOL_FLAG_PAGED);
     bool paged = kind == POOL_FLAG_PAGED;
     PVOID p;

@@ -23,6 +23,7 @@
  * reaches zero while a granted reference is held.
  */
 #include "kernel.h"
+#include "fault.h"
 #include "verifier.h"
 
 #include <pthread.h>
@@ -141,6 +142,8 @@ VOID NTAPI ExInitializeRundownProtectionCacheAware(PEX_RUNDOWN_REF_CACHE_AWARE R
 PEX_RUNDOWN_REF_CACHE_AWARE NTAPI ExAllocateCacheAwareRundownProtection(POOL_TYPE PoolType,
                                                                         ULONG PoolTag)
 {
+    if (emu_fault_should_fail("ExAllocateCacheAwareRundownProtection", __builtin_return_address(0)))
+        return NULL;
     struct _EX_RUNDOWN_REF_CACHE_AWARE *r;
     (void)PoolType;
     r = emu_pool_alloc(ExSizeOfRundownProtectionCacheAware(), PoolTag, true,

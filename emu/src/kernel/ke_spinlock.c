@@ -37,8 +37,10 @@ static void acquire(PKSPIN_LOCK SpinLock, const char *api)
     for (;;) {
         ULONG_PTR expected = 0;
         if (__atomic_compare_exchange_n(SpinLock, &expected, self, true, __ATOMIC_ACQUIRE,
-                                        __ATOMIC_RELAXED))
+                                        __ATOMIC_RELAXED)) {
+            ((struct _KTHREAD *)self)->spinlocks++; /* checked on callback return */
             return;
+        }
         if (++spins < SPINS_BEFORE_YIELD) {
             YieldProcessor();
         } else {
@@ -60,6 +62,8 @@ static void release(PKSPIN_LOCK SpinLock, const char *api)
         emu_violation(EMU_RULE_LOCK_MISUSE, NULL, NULL,
                       "%s: spin lock %p released by a different context than its acquirer", api,
                       (void *)SpinLock);
+    else if (((struct _KTHREAD *)owner)->spinlocks > 0)
+        ((struct _KTHREAD *)owner)->spinlocks--;
     __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);
 }
 
@@ -109,8 +113,11 @@ BOOLEAN FASTCALL KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
     if (KeGetCurrentIrql() < DISPATCH_LEVEL)
         emu_violation(EMU_RULE_IRQL, NULL, NULL,
                       "KeTryToAcquireSpinLockAtDpcLevel called at IRQL %u", KeGetCurrentIrql());
-    return __atomic_compare_exchange_n(SpinLock, &expected, me(), false, __ATOMIC_ACQUIRE,
-                                       __ATOMIC_RELAXED);
+    if (!__atomic_compare_exchange_n(SpinLock, &expected, me(), false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
+        return FALSE;
+    ke_current_thread()->spinlocks++;
+    return TRUE;
 }
 
 BOOLEAN FASTCALL KeTestSpinLock(PKSPIN_LOCK SpinLock)

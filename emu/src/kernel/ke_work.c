@@ -5,6 +5,7 @@
  * item again (the documented re-queue pattern).
  */
 #include "kernel.h"
+#include "fault.h"
 #include "verifier.h"
 
 #include <pthread.h>
@@ -34,6 +35,7 @@ static void *worker(void *arg)
 {
     (void)arg;
     ke_current_thread()->module = "ndisemu";
+    ke_current_thread()->role = "system worker";
     pthread_mutex_lock(&g_lock);
     for (;;) {
         struct work *w;
@@ -48,14 +50,10 @@ static void *worker(void *arg)
             g_tail = &g_head;
         pthread_mutex_unlock(&g_lock);
 
+        /* The pop checks the IRQL and spin locks the item returned with. */
         emu_callctx_push(&ctx, w->module, w->callback, w->ctx);
         w->fn(w->ctx);
         emu_callctx_pop(&ctx);
-        if (KeGetCurrentIrql() != PASSIVE_LEVEL) {
-            emu_violation(EMU_RULE_IRQL, w->module, w->callback, "work item returned at IRQL %u",
-                          KeGetCurrentIrql());
-            KeLowerIrql(PASSIVE_LEVEL);
-        }
         free(w);
 
         pthread_mutex_lock(&g_lock);
@@ -135,6 +133,8 @@ struct _IO_WORKITEM {
 
 PIO_WORKITEM NTAPI IoAllocateWorkItem(PDEVICE_OBJECT DeviceObject)
 {
+    if (emu_fault_should_fail("IoAllocateWorkItem", __builtin_return_address(0)))
+        return NULL;
     struct _IO_WORKITEM *w;
     emu_irql_require_max("IoAllocateWorkItem", DISPATCH_LEVEL);
     w = emu_pool_alloc(sizeof(*w), IO_WORKITEM_TAG, true, __builtin_return_address(0));

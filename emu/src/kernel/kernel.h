@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* N emulated CPUs (1..64), each with a DPC thread; also starts the worker
    threads of the system work queues. Idempotent per process until shutdown. */
@@ -55,6 +56,42 @@ void emu_pool_outstanding(const struct emu_driver *d, size_t *count, size_t *byt
 
 /* The CPU the calling thread holds at DISPATCH_LEVEL, or -1 below it. */
 int emu_cpu_current(void);
+/*
+ * Callback boundaries: emu_callctx_push/pop (verifier.c) call these around
+ * every call into driver code, so the check below exists once for every kind
+ * of callback. enter notes the caller's IRQL and the spin locks its thread
+ * holds; ret reports an `irql` finding naming the callback if it returned at
+ * another IRQL or holding a spin lock it acquired, then puts the caller's
+ * IRQL back (a bugcheck on Windows; here the report, and ndisemu goes on).
+ */
+struct emu_callctx;
+void ke_callback_enter(struct emu_callctx *c);
+void ke_callback_return(const struct emu_callctx *c);
+
+/*
+ * For the watchdog (verifier/watchdog.c). A thread's identity is only ever
+ * compared, never dereferenced, by the watchdog thread: a system thread's
+ * object may be freed while it looks.
+ */
+struct ke_thread_info {
+    const void *id;   /* the calling thread's kernel identity */
+    const char *role; /* "DPC thread", "system worker", "system thread", "ndisemu thread" */
+    int home_cpu;     /* a DPC thread's CPU, else -1 */
+    clockid_t clock;  /* its CPU-time clock */
+};
+void ke_thread_info(struct ke_thread_info *out);
+/* CPU k at DISPATCH_LEVEL: which context holds it (owner, compared only),
+   the count of takes so far (a new stretch has a new count) and, if
+   cpu_ns_ok, the holder's CPU time in ns, read consistently with both.
+   false if nobody holds CPU k. */
+struct ke_cpu_state {
+    uint64_t takes;
+    const void *owner;
+    uint64_t cpu_ns;
+    bool cpu_ns_ok;
+};
+bool ke_cpu_state(unsigned k, struct ke_cpu_state *out);
+
 /* Run fn(ctx) at PASSIVE_LEVEL on a system worker thread, under a callback
    context (module, callback). Used by IoQueueWorkItem and NDIS work items. */
 void emu_work_queue(void (*fn)(void *ctx), void *ctx, const char *module, const char *callback);
@@ -77,6 +114,9 @@ struct _KTHREAD {
     void (*start)(void *);
     void *start_ctx;
     const char *module;
+    const char *role;   /* ke_thread_info(); NULL: "ndisemu thread" */
+    unsigned spinlocks; /* spin locks this context acquired and holds */
+    clockid_t clock;    /* this host thread's CPU-time clock */
 };
 struct _KTHREAD *ke_current_thread(void);
 /* Make t the calling thread's identity (a new system thread's first act). */

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "kernel.h"
 
 #define RWL_MAGIC 0x52574c58u /* 'RWLX' */
@@ -44,6 +45,8 @@ struct _NDIS_RW_LOCK_EX {
 
 PNDIS_RW_LOCK_EX NdisAllocateRWLock(NDIS_HANDLE NdisHandle)
 {
+    if (emu_fault_should_fail("NdisAllocateRWLock", __builtin_return_address(0)))
+        return NULL;
     (void)NdisHandle;
     emu_irql_require_max("NdisAllocateRWLock", DISPATCH_LEVEL);
     unsigned n = emu_cpu_count();
@@ -204,6 +207,8 @@ BOOLEAN NdisWaitEvent(PNDIS_EVENT Event, UINT MsToWait)
 PVOID NdisAllocateMemoryWithTagPriority(NDIS_HANDLE NdisHandle, UINT Length, ULONG Tag,
                                         EX_POOL_PRIORITY Priority)
 {
+    if (emu_fault_should_fail("NdisAllocateMemoryWithTagPriority", __builtin_return_address(0)))
+        return NULL;
     (void)NdisHandle;
     (void)Priority;
     emu_irql_require_max("NdisAllocateMemoryWithTagPriority", DISPATCH_LEVEL);
@@ -266,6 +271,8 @@ struct ndis_work_item {
 
 NDIS_HANDLE NdisAllocateIoWorkItem(NDIS_HANDLE NdisObjectHandle)
 {
+    if (emu_fault_should_fail("NdisAllocateIoWorkItem", __builtin_return_address(0)))
+        return NULL;
     emu_irql_require_max("NdisAllocateIoWorkItem", DISPATCH_LEVEL);
     struct ndis_work_item *wi = calloc(1, sizeof(*wi));
     if (wi == NULL)

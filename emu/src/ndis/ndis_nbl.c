@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handles.h"
+#include "fault.h"
 #include "kernel.h"
 
 #define EMU_MDL_RETREAT 0x4000 /* MdlFlags bit: allocated by NdisRetreatNetBufferDataStart */
@@ -47,6 +47,8 @@ static struct emu_nbl_pool *pool_from_handle(NDIS_HANDLE h, bool nb_pool, const 
 NDIS_HANDLE NdisAllocateNetBufferListPool(NDIS_HANDLE NdisHandle,
                                           PNET_BUFFER_LIST_POOL_PARAMETERS Parameters)
 {
+    if (emu_fault_should_fail("NdisAllocateNetBufferListPool", __builtin_return_address(0)))
+        return NULL;
     emu_irql_require_max("NdisAllocateNetBufferListPool", DISPATCH_LEVEL);
     if (Parameters == NULL || Parameters->Header.Type != NDIS_OBJECT_TYPE_DEFAULT ||
         Parameters->Header.Size < NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1)
@@ -64,6 +66,8 @@ NDIS_HANDLE NdisAllocateNetBufferListPool(NDIS_HANDLE NdisHandle,
 NDIS_HANDLE NdisAllocateNetBufferPool(NDIS_HANDLE NdisHandle,
                                       PNET_BUFFER_POOL_PARAMETERS Parameters)
 {
+    if (emu_fault_should_fail("NdisAllocateNetBufferPool", __builtin_return_address(0)))
+        return NULL;
     emu_irql_require_max("NdisAllocateNetBufferPool", DISPATCH_LEVEL);
     if (Parameters == NULL || Parameters->Header.Type != NDIS_OBJECT_TYPE_DEFAULT)
         return NULL;
@@ -189,6 +193,8 @@ PNET_BUFFER_LIST NdisAllocateNetBufferAndNetBufferList(NDIS_HANDLE PoolHandle, U
                                                        USHORT ContextBackFill, PMDL MdlChain,
                                                        ULONG DataOffset, SIZE_T DataLength)
 {
+    if (emu_fault_should_fail("NdisAllocateNetBufferAndNetBufferList", __builtin_return_address(0)))
+        return NULL;
     emu_irql_require_max("NdisAllocateNetBufferAndNetBufferList", DISPATCH_LEVEL);
     struct emu_nbl_pool *pool =
         pool_from_handle(PoolHandle, false, "NdisAllocateNetBufferAndNetBufferList");
@@ -200,6 +206,8 @@ PNET_BUFFER_LIST NdisAllocateNetBufferAndNetBufferList(NDIS_HANDLE PoolHandle, U
 PNET_BUFFER_LIST NdisAllocateNetBufferList(NDIS_HANDLE PoolHandle, USHORT ContextSize,
                                            USHORT ContextBackFill)
 {
+    if (emu_fault_should_fail("NdisAllocateNetBufferList", __builtin_return_address(0)))
+        return NULL;
     emu_irql_require_max("NdisAllocateNetBufferList", DISPATCH_LEVEL);
     struct emu_nbl_pool *pool = pool_from_handle(PoolHandle, false, "NdisAllocateNetBufferList");
     if (pool == NULL)
@@ -210,6 +218,8 @@ PNET_BUFFER_LIST NdisAllocateNetBufferList(NDIS_HANDLE PoolHandle, USHORT Contex
 PNET_BUFFER NdisAllocateNetBuffer(NDIS_HANDLE PoolHandle, PMDL MdlChain, ULONG DataOffset,
                                   SIZE_T DataLength)
 {
+    if (emu_fault_should_fail("NdisAllocateNetBuffer", __builtin_return_address(0)))
+        return NULL;
     emu_irql_require_max("NdisAllocateNetBuffer", DISPATCH_LEVEL);
     struct emu_nbl_pool *pool = pool_from_handle(PoolHandle, true, "NdisAllocateNetBuffer");
     if (pool == NULL)
@@ -257,6 +267,8 @@ VOID NdisFreeNetBufferList(PNET_BUFFER_LIST NetBufferList)
 NDIS_STATUS NdisAllocateNetBufferListContext(PNET_BUFFER_LIST NetBufferList, USHORT ContextSize,
                                              USHORT ContextBackFill, ULONG PoolTag)
 {
+    if (emu_fault_should_fail("NdisAllocateNetBufferListContext", __builtin_return_address(0)))
+        return NDIS_STATUS_RESOURCES;
     (void)PoolTag;
     PNET_BUFFER_LIST_CONTEXT c = NetBufferList->Context;
     if (c != NULL && c->Offset >= ContextSize) {
@@ -288,6 +300,8 @@ VOID NdisFreeNetBufferListContext(PNET_BUFFER_LIST NetBufferList, USHORT Context
 
 PMDL NdisAllocateMdl(NDIS_HANDLE NdisHandle, PVOID VirtualAddress, UINT Length)
 {
+    if (emu_fault_should_fail("NdisAllocateMdl", __builtin_return_address(0)))
+        return NULL;
     (void)NdisHandle;
     emu_irql_require_max("NdisAllocateMdl", DISPATCH_LEVEL);
     PMDL m = calloc(1, sizeof(*m));

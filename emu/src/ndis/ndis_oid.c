@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "kernel.h"
 
 struct oid_hop {
@@ -325,6 +326,8 @@ void emu_miniport_oid_complete(struct emu_adapter *ad, PNDIS_OID_REQUEST req, ND
 NDIS_STATUS NdisAllocateCloneOidRequest(NDIS_HANDLE SourceHandle, PNDIS_OID_REQUEST OidRequest,
                                         UINT PoolTag, PNDIS_OID_REQUEST *ClonedOidRequest)
 {
+    if (emu_fault_should_fail("NdisAllocateCloneOidRequest", __builtin_return_address(0)))
+        return NDIS_STATUS_RESOURCES;
     (void)SourceHandle;
     (void)PoolTag;
     PNDIS_OID_REQUEST c = malloc(sizeof(*c));

@@ -70,6 +70,8 @@
     X(OID_ILLEGAL_COMPLETION, "oid-illegal-completion", "0x7C(0x1D) illegal OID completion",      \
       "NdisFOidRequestComplete for a request the module was never handed")                       \
     X(OID_LEAK, "oid-leak", "0x7C(0x25) NDIS OID watchdog",                                       \
-      "an OID request pended and never completed")
+      "an OID request pended and never completed")                                                \
+    X(DPC_WATCHDOG, "dpc-watchdog", "0x133 DPC_WATCHDOG_VIOLATION (0: single DPC, 1: cumulative)", \
+      "a CPU held at DISPATCH_LEVEL too long: one DPC, or DPCs re-queueing themselves")
 
 #endif

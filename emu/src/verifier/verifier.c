@@ -1,6 +1,6 @@
 /*
- * The verifier's store of findings, the per-thread callback context and the
- * watchdog (verifier.h).
+ * The verifier's store of findings and the per-thread callback context
+ * (verifier.h); the watchdog is in watchdog.c.
  *
  * emu_violation() may be called from any context, including a thread that
  * holds an emulated CPU or a driver's spin lock; it takes only the store's
@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "verifier.h"
+#include "kernel.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -16,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define KEPT_MAX 1000
 
@@ -196,6 +196,8 @@ void emu_violations_reset(void)
     pthread_mutex_unlock(&g_lock);
 }
 
+/* The one entry and exit of every callback: the IRQL check on return
+   (kernel.h) and the watchdog's record of where this thread is. */
 void emu_callctx_push(struct emu_callctx *c, const char *module, const char *callback, void *party)
 {
     c->module = module;
@@ -207,7 +209,9 @@ void emu_callctx_push(struct emu_callctx *c, const char *module, const char *cal
                   : atomic_load(&g_enabled) ? emu_now_ns()
                                             : 0;
     c->outer = tls_ctx;
+    ke_callback_enter(c);
     tls_ctx = c;
+    emu_watch_thread_enter(c);
 }
 
 void emu_callctx_pop(struct emu_callctx *c)
@@ -217,144 +221,12 @@ void emu_callctx_pop(struct emu_callctx *c)
                 c->callback ? c->callback : "?");
         abort();
     }
+    ke_callback_return(c);
     tls_ctx = c->outer;
+    emu_watch_thread_leave(c);
 }
 
 const struct emu_callctx *emu_callctx_current(void)
 {
     return tls_ctx;
-}
-
-/* Watchdog. The watched list and the handler are guarded by g_wlock; the
-   handler runs on the watchdog thread without it. */
-static pthread_mutex_t g_wlock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_wcv;
-static pthread_once_t g_wcv_once = PTHREAD_ONCE_INIT;
-static struct emu_watch g_watched = {.next = &g_watched, .prev = &g_watched};
-static unsigned g_limit_ms = 10000;
-static bool g_running, g_stop;
-static pthread_t g_thread;
-static void (*g_handler)(void *);
-static void *g_handler_ctx;
-
-static void wcv_init(void)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&g_wcv, &a);
-    pthread_condattr_destroy(&a);
-}
-
-void emu_watch_begin(struct emu_watch *w, const char *operation, const char *module,
-                     const char *callback)
-{
-    w->operation = operation;
-    w->module = module;
-    w->callback = callback;
-    w->start_ns = emu_now_ns();
-    w->reported = false;
-    pthread_mutex_lock(&g_wlock);
-    w->next = &g_watched;
-    w->prev = g_watched.prev;
-    g_watched.prev->next = w;
-    g_watched.prev = w;
-    pthread_mutex_unlock(&g_wlock);
-}
-
-void emu_watch_note(struct emu_watch *w, const char *callback)
-{
-    pthread_mutex_lock(&g_wlock);
-    w->callback = callback;
-    pthread_mutex_unlock(&g_wlock);
-}
-
-void emu_watch_end(struct emu_watch *w)
-{
-    pthread_mutex_lock(&g_wlock);
-    w->prev->next = w->next;
-    w->next->prev = w->prev;
-    w->next = w->prev = w;
-    pthread_mutex_unlock(&g_wlock);
-}
-
-static void default_handler(void *ctx)
-{
-    (void)ctx;
-    emu_violations_print(stderr, false);
-    fprintf(stderr, "ndisemu: deadlock: exiting with status %d\n", EMU_EXIT_DEADLOCK);
-    _exit(EMU_EXIT_DEADLOCK);
-}
-
-void emu_set_deadlock_handler(void (*handler)(void *ctx), void *ctx)
-{
-    pthread_mutex_lock(&g_wlock);
-    g_handler = handler;
-    g_handler_ctx = ctx;
-    pthread_mutex_unlock(&g_wlock);
-}
-
-static void *watchdog(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&g_wlock);
-    while (!g_stop) {
-        struct timespec ts;
-        uint64_t now = emu_now_ns(), wake = now + 100000000ull;
-        struct emu_watch *w;
-        unsigned found = 0;
-        for (w = g_watched.next; w != &g_watched; w = w->next) {
-            uint64_t ms = (now - w->start_ns) / 1000000u;
-            if (w->reported || ms <= g_limit_ms)
-                continue;
-            w->reported = true;
-            found++;
-            /* emu_violation takes only the findings lock, never g_wlock. */
-            emu_violation(EMU_RULE_DEADLOCK, w->module, w->callback,
-                          "%s blocked for %llu ms (limit %u ms) in %s", w->operation,
-                          (unsigned long long)ms, g_limit_ms, w->callback ? w->callback : "-");
-        }
-        if (found) {
-            void (*h)(void *) = g_handler ? g_handler : default_handler;
-            void *hctx = g_handler_ctx;
-            pthread_mutex_unlock(&g_wlock);
-            h(hctx);
-            pthread_mutex_lock(&g_wlock);
-            continue;
-        }
-        ts.tv_sec = (time_t)(wake / 1000000000u);
-        ts.tv_nsec = (long)(wake % 1000000000u);
-        pthread_cond_timedwait(&g_wcv, &g_wlock, &ts);
-    }
-    pthread_mutex_unlock(&g_wlock);
-    return NULL;
-}
-
-void emu_watchdog_start(unsigned limit_ms)
-{
-    pthread_once(&g_wcv_once, wcv_init);
-    pthread_mutex_lock(&g_wlock);
-    g_limit_ms = limit_ms ? limit_ms : 10000;
-    if (!g_running) {
-        g_stop = false;
-        if (pthread_create(&g_thread, NULL, watchdog, NULL) == 0)
-            g_running = true;
-    }
-    pthread_mutex_unlock(&g_wlock);
-}
-
-void emu_watchdog_stop(void)
-{
-    bool join;
-    pthread_once(&g_wcv_once, wcv_init);
-    pthread_mutex_lock(&g_wlock);
-    join = g_running;
-    g_stop = true;
-    pthread_cond_broadcast(&g_wcv);
-    pthread_mutex_unlock(&g_wlock);
-    if (join)
-        pthread_join(g_thread, NULL);
-    pthread_mutex_lock(&g_wlock);
-    g_running = false;
-    pthread_mutex_unlock(&g_wlock);
 }

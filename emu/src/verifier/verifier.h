@@ -73,6 +73,8 @@ struct emu_callctx {
     uint64_t cookie;      /* free for the pusher, e.g. the module's run epoch */
     uint64_t start_ns;    /* when the outermost context of this thread began
                              (emu_now_ns; 0 while the verifier is off) */
+    unsigned char irql;   /* the caller's IRQL and spin locks: checked on return */
+    unsigned spinlocks;
     struct emu_callctx *outer;
 };
 void emu_callctx_push(struct emu_callctx *c, const char *module, const char *callback, void *party);
@@ -80,11 +82,24 @@ void emu_callctx_pop(struct emu_callctx *c);
 const struct emu_callctx *emu_callctx_current(void);
 
 /*
- * Watchdog: a control operation (Attach, Pause, Restart, Detach, unload,
- * IOCTL, deregistration) is watched from its start to its end. If it lasts
- * longer than the limit, a `deadlock` finding names the operation, module and
- * the callback it is blocked in (emu_watch_note() updates that as the
- * operation moves from callback to callback), then the deadlock handler runs.
+ * Watchdog (watchdog.c): nothing that a driver can block or spin in runs
+ * unwatched. It checks, every 100 ms:
+ *  - control operations (Attach, Pause, Restart, Detach, unload, IOCTL,
+ *    deregistration), watched from emu_watch_begin to emu_watch_end: one
+ *    that lasts longer than the limit is a `deadlock` naming the operation,
+ *    its module and the callback it is blocked in (emu_watch_note() moves
+ *    that along);
+ *  - every thread inside a driver callback (emu_callctx_push/pop tell it):
+ *    a callback that has not returned within the limit is a `deadlock`
+ *    naming the callback, its module, the thread and its CPU. A system
+ *    thread's start routine is exempt: it may run as long as the driver
+ *    lives (a callback it makes is not);
+ *  - every emulated CPU: one unbroken stretch at DISPATCH_LEVEL longer than
+ *    the DPC limit, counted in the holder's own CPU time (so a busy or
+ *    sanitized host, which only stretches wall time, cannot trip it), is a
+ *    `dpc-watchdog` (0x133); a CPU held past the limit in wall time while
+ *    its holder is blocked, not running, is a `deadlock`.
+ * Then the deadlock handler runs: a hung emulated kernel cannot be unwound.
  */
 struct emu_watch {
     const char *operation;
@@ -92,19 +107,24 @@ struct emu_watch {
     const char *callback;
     uint64_t start_ns;
     bool reported;
+    void *thread; /* the watchdog's record of the thread that began it */
     struct emu_watch *next, *prev;
 };
 void emu_watch_begin(struct emu_watch *w, const char *operation, const char *module,
                      const char *callback);
 void emu_watch_note(struct emu_watch *w, const char *callback);
 void emu_watch_end(struct emu_watch *w);
+/* Called by emu_callctx_push/pop only. */
+void emu_watch_thread_enter(const struct emu_callctx *c);
+void emu_watch_thread_leave(const struct emu_callctx *popped);
 /* limit_ms 0 = default (10000). Starts the watchdog thread. */
 void emu_watchdog_start(unsigned limit_ms);
+/* The DISPATCH_LEVEL stretch limit in CPU-time ms; 0 = default (5000). */
+void emu_watchdog_set_dpc_limit(unsigned limit_ms);
 void emu_watchdog_stop(void);
 /*
- * Runs on the watchdog thread after a deadlock finding. Default: print every
- * finding and _exit(EMU_EXIT_DEADLOCK): a deadlocked emulated kernel cannot
- * be unwound, exactly as a hung machine cannot.
+ * Runs on the watchdog thread after a deadlock or dpc-watchdog finding.
+ * Default: print every finding and _exit(EMU_EXIT_DEADLOCK).
  */
 #define EMU_EXIT_VIOLATION 1
 #define EMU_EXIT_USAGE 2
