@@ -42,13 +42,17 @@ static __inline BOOLEAN OkGatePut(PTL_MODULE Module)
     return InterlockedExchange(&Module->Outstanding, 0) == 1;
 }
 
+static __inline VOID OkGateCompletePause(PTL_MODULE Module)
+{
+    InterlockedExchange(&Module->State, TlPaused);
+    NdisFPauseComplete(Module->FilterHandle);
+}
+
 /* Ends one piece of work; completes the pause if it was the last. */
 static __inline VOID OkGateLeave(PTL_MODULE Module)
 {
-    if (OkGatePut(Module)) {
-        InterlockedExchange(&Module->State, TlPaused);
-        NdisFPauseComplete(Module->FilterHandle);
-    }
+    if (OkGatePut(Module))
+        OkGateCompletePause(Module);
 }
 
 /* Starts one piece of work if the module is Running. */
@@ -58,6 +62,23 @@ static __inline BOOLEAN OkGateEnter(PTL_MODULE Module)
     if (InterlockedCompareExchange(&Module->State, TlRunning, TlRunning) == TlRunning)
         return TRUE;
     OkGateLeave(Module);
+    return FALSE;
+}
+
+/*
+ * OkGateEnter for a caller holding a spin lock of its own: a pause that the
+ * failed attempt would complete is not completed here (no NDIS call under
+ * the caller's lock) but left to the caller, which must call
+ * OkGateCompletePause once it has dropped its lock. Until then the module
+ * stays Pausing, so it cannot be detached.
+ */
+static __inline BOOLEAN OkGateTryEnter(PTL_MODULE Module, PBOOLEAN CompletePause)
+{
+    *CompletePause = FALSE;
+    InterlockedIncrement(&Module->Counter);
+    if (InterlockedCompareExchange(&Module->State, TlRunning, TlRunning) == TlRunning)
+        return TRUE;
+    *CompletePause = OkGatePut(Module);
     return FALSE;
 }
 
