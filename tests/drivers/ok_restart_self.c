@@ -2,7 +2,10 @@
  * ok_restart_self: the module asks NDIS to restart itself
  * (NdisFRestartFilter) from an NDIS I/O work item that its receive path
  * queues every OK_RESTART_EVERY receive calls, as a filter that picked up a
- * new configuration would.
+ * new configuration would. Much more often than a real one: so that NDIS's
+ * restart work and the module's own work item, which that restart's pause
+ * waits for, keep meeting in the system work queue (ndisemu once ran both
+ * on two fixed workers and deadlocked; its pool now grows as Windows' does).
  *
  * Why it is correct (NdisFRestartFilter, NdisQueueIoWorkItem, "Pausing a
  * Filter Module" in the WDK), with ok_gate.h:
@@ -20,7 +23,7 @@
  */
 #include "ok_gate.h"
 
-#define OK_RESTART_EVERY 256
+#define OK_RESTART_EVERY 8
 
 typedef struct _OSR_MODULE {
     NDIS_HANDLE WorkItem;
