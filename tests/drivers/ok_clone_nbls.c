@@ -45,8 +45,9 @@ typedef struct _CN_COPY {
 } CN_COPY, *PCN_COPY;
 
 #define CN_COPY_OF(_Nbl)                                                                           \
-    CONTAINING_RECORD(MmGetMdlVirtualAddress(NET_BUFFER_FIRST_MDL(NET_BUFFER_LIST_FIRST_NB(_Nbl))), \
-                      CN_COPY, Data)
+    CONTAINING_RECORD(                                                                             \
+        MmGetMdlVirtualAddress(NET_BUFFER_FIRST_MDL(NET_BUFFER_LIST_FIRST_NB(_Nbl))), CN_COPY,     \
+        Data)
 
 static FILTER_RESTART CnRestart;
 static FILTER_PAUSE CnPause;
@@ -55,8 +56,8 @@ static FILTER_SEND_NET_BUFFER_LISTS_COMPLETE CnSendComplete;
 static FILTER_RECEIVE_NET_BUFFER_LISTS CnReceive;
 static FILTER_RETURN_NET_BUFFER_LISTS CnReturn;
 
-_Use_decl_annotations_ static NDIS_STATUS CnRestart(NDIS_HANDLE FilterModuleContext,
-                                                    PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
+_Use_decl_annotations_ static NDIS_STATUS
+CnRestart(NDIS_HANDLE FilterModuleContext, PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
 {
     UNREFERENCED_PARAMETER(RestartParameters);
     OkGateOpen(FilterModuleContext);
@@ -94,9 +95,9 @@ static PNET_BUFFER_LIST CnClone(PTL_MODULE Module, PNET_BUFFER_LIST Original)
         return NULL;
     Tail = &NET_BUFFER_LIST_FIRST_NB(Clone);
     for (Nb = NET_BUFFER_LIST_FIRST_NB(Original); Nb != NULL; Nb = NET_BUFFER_NEXT_NB(Nb)) {
-        PNET_BUFFER Copy = NdisAllocateNetBuffer(Pools->NbPool, NET_BUFFER_CURRENT_MDL(Nb),
-                                                 NET_BUFFER_CURRENT_MDL_OFFSET(Nb),
-                                                 NET_BUFFER_DATA_LENGTH(Nb));
+        PNET_BUFFER Copy =
+            NdisAllocateNetBuffer(Pools->NbPool, NET_BUFFER_CURRENT_MDL(Nb),
+                                  NET_BUFFER_CURRENT_MDL_OFFSET(Nb), NET_BUFFER_DATA_LENGTH(Nb));
         if (Copy == NULL) {
             CnFreeClone(Clone);
             return NULL;
@@ -173,8 +174,9 @@ static PNET_BUFFER_LIST CnCopy(PTL_MODULE Module, PNET_BUFFER_LIST Original)
 
     if (NET_BUFFER_NEXT_NB(Nb) != NULL || Length == 0)
         return NULL; /* only single-frame NBLs are copied */
-    Buffer = NdisAllocateMemoryWithTagPriority(
-        Module->FilterHandle, FIELD_OFFSET(CN_COPY, Data) + Length, TL_POOL_TAG, NormalPoolPriority);
+    Buffer = NdisAllocateMemoryWithTagPriority(Module->FilterHandle,
+                                               FIELD_OFFSET(CN_COPY, Data) + Length, TL_POOL_TAG,
+                                               NormalPoolPriority);
     if (Buffer == NULL)
         return NULL;
     Data = NdisGetDataBuffer(Nb, Length, Buffer->Data, 1, 0);

@@ -54,8 +54,7 @@ _Use_decl_annotations_ static NDIS_STATUS OmSetOptions(NDIS_HANDLE FilterModuleC
         Partial.ReceiveNetBufferListsHandler = OmReceive;
         Partial.ReturnNetBufferListsHandler = TlFilterReturnNetBufferLists;
     }
-    return NdisSetOptionalHandlers(Module->FilterHandle,
-                                   (PNDIS_DRIVER_OPTIONAL_HANDLERS)&Partial);
+    return NdisSetOptionalHandlers(Module->FilterHandle, (PNDIS_DRIVER_OPTIONAL_HANDLERS)&Partial);
 }
 
 static VOID OmCustomize(PNDIS_FILTER_DRIVER_CHARACTERISTICS Chars)

@@ -52,8 +52,8 @@ static FILTER_RESTART OiRestart;
 static FILTER_PAUSE OiPause;
 static FILTER_RETURN_NET_BUFFER_LISTS OiReturn;
 
-_Use_decl_annotations_ static NDIS_STATUS OiRestart(NDIS_HANDLE FilterModuleContext,
-                                                    PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
+_Use_decl_annotations_ static NDIS_STATUS
+OiRestart(NDIS_HANDLE FilterModuleContext, PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
 {
     UNREFERENCED_PARAMETER(RestartParameters);
     OkGateOpen(FilterModuleContext);

@@ -33,8 +33,8 @@ _Use_decl_annotations_ static VOID OrCompleteRestart(PVOID WorkItemContext,
     NdisFRestartComplete(Module->FilterHandle, NDIS_STATUS_SUCCESS);
 }
 
-_Use_decl_annotations_ static NDIS_STATUS OrRestart(NDIS_HANDLE FilterModuleContext,
-                                                    PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
+_Use_decl_annotations_ static NDIS_STATUS
+OrRestart(NDIS_HANDLE FilterModuleContext, PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
 {
     PTL_MODULE Module = FilterModuleContext;
 

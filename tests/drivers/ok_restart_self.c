@@ -36,8 +36,8 @@ static FILTER_PAUSE OsrPause;
 static FILTER_RECEIVE_NET_BUFFER_LISTS OsrReceive;
 static NDIS_IO_WORKITEM_FUNCTION OsrRestartSelf;
 
-_Use_decl_annotations_ static NDIS_STATUS OsrRestart(NDIS_HANDLE FilterModuleContext,
-                                                     PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
+_Use_decl_annotations_ static NDIS_STATUS
+OsrRestart(NDIS_HANDLE FilterModuleContext, PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
 {
     UNREFERENCED_PARAMETER(RestartParameters);
     OkGateOpen(FilterModuleContext);

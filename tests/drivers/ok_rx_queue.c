@@ -18,7 +18,7 @@
  *   decides; once FilterPause has published Pausing, every later decision
  *   returns the batch down instead, as a Pausing module must. A decision
  *   taken while Running may finish after FilterPause began: the pause is not
- *   complete until it has (the batch's reference).
+ *   complete until it has (the queue's reference).
  * - Each drain owns exactly the chain it took from the queue under the lock;
  *   the NBL count it indicates is the count queued with that chain.
  * - Flags match the context: DISPATCH_LEVEL flags from the DPC, none from the
@@ -26,7 +26,7 @@
  * - Lifetime: the DPC variant flushes queued DPCs in FilterDetach (the last
  *   drain may still be returning from the DPC routine); the thread finds
  *   modules on the skeleton's list under its lock and takes their batch
- *   there, and the batch's reference keeps the module from completing its
+ *   there, and the queue's reference keeps the module from completing its
  *   pause, hence from being detached, until the thread is done with it.
  */
 #include "ok_gate.h"
@@ -41,8 +41,8 @@ static FILTER_RESTART RqRestart;
 static FILTER_PAUSE RqPause;
 static FILTER_RECEIVE_NET_BUFFER_LISTS RqReceive;
 
-_Use_decl_annotations_ static NDIS_STATUS RqRestart(NDIS_HANDLE FilterModuleContext,
-                                                    PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
+_Use_decl_annotations_ static NDIS_STATUS
+RqRestart(NDIS_HANDLE FilterModuleContext, PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
 {
     UNREFERENCED_PARAMETER(RestartParameters);
     OkGateOpen(FilterModuleContext);

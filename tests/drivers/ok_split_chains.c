@@ -36,8 +36,7 @@ _Use_decl_annotations_ static VOID OsReceive(NDIS_HANDLE FilterModuleContext,
     for (Nbl = NetBufferLists; Nbl != NULL; Nbl = Next) {
         Next = NET_BUFFER_LIST_NEXT_NBL(Nbl);
         NET_BUFFER_LIST_NEXT_NBL(Nbl) = NULL;
-        NdisFIndicateReceiveNetBufferLists(Module->FilterHandle, Nbl, PortNumber, 1,
-                                           ReceiveFlags);
+        NdisFIndicateReceiveNetBufferLists(Module->FilterHandle, Nbl, PortNumber, 1, ReceiveFlags);
     }
 }
 
