@@ -1,8 +1,16 @@
 /*
- * System work queues: a few passive worker threads running queued items in
+ * System work queues: passive worker threads running queued items in
  * order. IoQueueWorkItem, ExQueueWorkItem and NDIS work items all land
  * here. Items are dequeued before they run, so a routine may queue its own
  * item again (the documented re-queue pattern).
+ *
+ * The pool grows when every worker is busy and items wait, as Windows adds
+ * dynamic worker threads: a routine may block until another queued item has
+ * run (NDIS's own restart work for NdisFRestartFilter pauses a module whose
+ * FilterPause waits for the module's work item), and with a fixed pool of
+ * busy workers that item would never run. Growth is decided under g_lock:
+ * a new worker is started when the items waiting outnumber the idle workers
+ * that will take them.
  */
 #include "kernel.h"
 #include "fault.h"
@@ -12,7 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define WORKERS 2
+#define WORKERS 2      /* started at init */
+#define MAX_WORKERS 32 /* the pool never grows beyond this */
 
 struct work {
     void (*fn)(void *ctx);
@@ -28,8 +37,8 @@ static pthread_cond_t g_done = PTHREAD_COND_INITIALIZER;
 static struct work *g_head, **g_tail = &g_head;
 static uint64_t g_queued, g_finished;
 static bool g_stop;
-static unsigned g_nworkers;
-static pthread_t g_workers[WORKERS];
+static unsigned g_nworkers, g_idle, g_waiting; /* workers; idle ones; items queued */
+static pthread_t g_workers[MAX_WORKERS];
 
 static void *worker(void *arg)
 {
@@ -40,11 +49,15 @@ static void *worker(void *arg)
     for (;;) {
         struct work *w;
         struct emu_callctx ctx;
-        while (!g_stop && g_head == NULL)
+        while (!g_stop && g_head == NULL) {
+            g_idle++;
             pthread_cond_wait(&g_wake, &g_lock);
+            g_idle--;
+        }
         if (g_head == NULL)
             break;
         w = g_head;
+        g_waiting--;
         g_head = w->next;
         if (g_head == NULL)
             g_tail = &g_head;
@@ -105,6 +118,10 @@ void emu_work_queue(void (*fn)(void *ctx), void *ctx, const char *module, const 
     *g_tail = w;
     g_tail = &w->next;
     g_queued++;
+    g_waiting++;
+    if (g_waiting > g_idle && g_nworkers != 0 && g_nworkers < MAX_WORKERS && !g_stop &&
+        pthread_create(&g_workers[g_nworkers], NULL, worker, NULL) == 0)
+        g_nworkers++;
     pthread_cond_signal(&g_wake);
     pthread_mutex_unlock(&g_lock);
 }

@@ -1,0 +1,213 @@
+/*
+ * ok_own_indicate: the module indicates frames of its own up the stack (an
+ * "announce" frame built in its own NBL pool), from the driver's system
+ * thread every millisecond. Built twice:
+ *   ok_own_indicate      plain indications: the NBL is away until NDIS
+ *                        hands it back through FilterReturnNetBufferLists
+ *   ok_own_indicate_res  with NDIS_RECEIVE_FLAGS_RESOURCES
+ *                        (OK_OWN_RESOURCES): the NBL is back the moment
+ *                        the indication returns, and is never returned
+ *
+ * Why it is correct (NdisFIndicateReceiveNetBufferLists,
+ * FilterReturnNetBufferLists, NDIS_RECEIVE_FLAGS_RESOURCES, "Pausing a
+ * Filter Module" in the WDK), with ok_gate.h:
+ * - An originated NBL carries the module's own handle as SourceHandle and
+ *   comes from the module's own pool; its count argument is 1.
+ * - Indications start only while Running (a gate reference taken before the
+ *   state is read) and the reference is held until the NBL is back: from
+ *   FilterReturnNetBufferLists, or from the return of a RESOURCES call. So
+ *   the pause stays pending until every own indication is back, as the
+ *   Pausing state requires, and nothing new starts once Pausing is visible.
+ * - FilterReturnNetBufferLists tells its own NBLs (SourceHandle) from the
+ *   ones of the drivers below, which it returns down; it never passes its
+ *   own NBL down. With RESOURCES nothing of ours ever comes back there.
+ * - One NBL per module, never indicated twice (a flag claimed by exchange,
+ *   cleared when it is back). The thread finds modules on the skeleton's
+ *   list under its lock and completes a pause its failed attempt claimed
+ *   only after dropping it (OkGateTryEnter). Detach frees the NBL, its MDL
+ *   and its pool: detach follows a completed pause, so the NBL is back.
+ */
+#include "ok_gate.h"
+
+#define OI_FRAME_LENGTH 60
+#define OI_MAX_MODULES 32
+
+#ifdef OK_OWN_RESOURCES
+#define OI_SERVICE L"ok_own_indicate_res"
+#define OI_RECEIVE_FLAGS NDIS_RECEIVE_FLAGS_RESOURCES
+#else
+#define OI_SERVICE L"ok_own_indicate"
+#define OI_RECEIVE_FLAGS 0
+#endif
+
+typedef struct _OI_MODULE {
+    NDIS_HANDLE NblPool;
+    PMDL Mdl;
+    PNET_BUFFER_LIST Nbl;
+    volatile LONG Away; /* the NBL is being indicated or is up the stack */
+    UCHAR Frame[OI_FRAME_LENGTH];
+} OI_MODULE, *POI_MODULE;
+
+static FILTER_RESTART OiRestart;
+static FILTER_PAUSE OiPause;
+static FILTER_RETURN_NET_BUFFER_LISTS OiReturn;
+
+_Use_decl_annotations_ static NDIS_STATUS
+OiRestart(NDIS_HANDLE FilterModuleContext, PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
+{
+    UNREFERENCED_PARAMETER(RestartParameters);
+    OkGateOpen(FilterModuleContext);
+    return NDIS_STATUS_SUCCESS;
+}
+
+_Use_decl_annotations_ static NDIS_STATUS OiPause(NDIS_HANDLE FilterModuleContext,
+                                                  PNDIS_FILTER_PAUSE_PARAMETERS PauseParameters)
+{
+    UNREFERENCED_PARAMETER(PauseParameters);
+    return OkGateClose(FilterModuleContext);
+}
+
+/* Its own NBL is back: it may be indicated again, and the pause may end. */
+static VOID OiBack(PTL_MODULE Module)
+{
+    POI_MODULE Oi = Module->DriverData;
+
+    InterlockedExchange(&Oi->Away, 0);
+    OkGateLeave(Module); /* may be the last access */
+}
+
+_Use_decl_annotations_ static VOID OiReturn(NDIS_HANDLE FilterModuleContext,
+                                            PNET_BUFFER_LIST NetBufferLists, ULONG ReturnFlags)
+{
+    PTL_MODULE Module = FilterModuleContext;
+    PNET_BUFFER_LIST Theirs = NULL, *Tail = &Theirs, Nbl, Next;
+    BOOLEAN Ours = FALSE;
+
+    for (Nbl = NetBufferLists; Nbl != NULL; Nbl = Next) {
+        Next = NET_BUFFER_LIST_NEXT_NBL(Nbl);
+        NET_BUFFER_LIST_NEXT_NBL(Nbl) = NULL;
+        if (Nbl->SourceHandle == Module->FilterHandle) {
+            Ours = TRUE;
+        } else {
+            *Tail = Nbl;
+            Tail = &NET_BUFFER_LIST_NEXT_NBL(Nbl);
+        }
+    }
+    if (Theirs != NULL)
+        NdisFReturnNetBufferLists(Module->FilterHandle, Theirs, ReturnFlags);
+    if (Ours)
+        OiBack(Module);
+}
+
+static VOID OiIndicate(PTL_MODULE Module)
+{
+    POI_MODULE Oi = Module->DriverData;
+
+    Oi->Nbl->SourceHandle = Module->FilterHandle;
+    NET_BUFFER_LIST_NEXT_NBL(Oi->Nbl) = NULL;
+    NdisFIndicateReceiveNetBufferLists(Module->FilterHandle, Oi->Nbl, NDIS_DEFAULT_PORT_NUMBER, 1,
+                                       OI_RECEIVE_FLAGS);
+    if (OI_RECEIVE_FLAGS & NDIS_RECEIVE_FLAGS_RESOURCES)
+        OiBack(Module); /* RESOURCES: back on return */
+}
+
+static VOID OiTick(VOID)
+{
+    PTL_MODULE Send[OI_MAX_MODULES], Complete[OI_MAX_MODULES];
+    ULONG NSend = 0, NComplete = 0, i;
+    PLIST_ENTRY Entry;
+    KIRQL OldIrql;
+
+    KeAcquireSpinLock(&TlModuleListLock, &OldIrql);
+    for (Entry = TlModuleList.Flink; Entry != &TlModuleList && NSend < OI_MAX_MODULES;
+         Entry = Entry->Flink) {
+        PTL_MODULE Module = CONTAINING_RECORD(Entry, TL_MODULE, Link);
+        POI_MODULE Oi = Module->DriverData;
+        BOOLEAN CompletePause;
+
+        if (Oi == NULL || ReadNoFence(&Oi->Away) != 0)
+            continue;
+        if (!OkGateTryEnter(Module, &CompletePause)) {
+            if (CompletePause)
+                Complete[NComplete++] = Module;
+            continue;
+        }
+        /* Only this thread sets Away, so it is still 0. */
+        InterlockedExchange(&Oi->Away, 1);
+        Send[NSend++] = Module;
+    }
+    KeReleaseSpinLock(&TlModuleListLock, OldIrql);
+    for (i = 0; i < NComplete; i++)
+        OkGateCompletePause(Complete[i]);
+    for (i = 0; i < NSend; i++)
+        OiIndicate(Send[i]);
+}
+
+/* Without its NBL a module runs as a plain pass-through. */
+static VOID OiAttach(PTL_MODULE Module)
+{
+    NET_BUFFER_LIST_POOL_PARAMETERS PoolParameters;
+    POI_MODULE Oi;
+
+    Oi = NdisAllocateMemoryWithTagPriority(Module->FilterHandle, sizeof(*Oi), TL_POOL_TAG,
+                                           NormalPoolPriority);
+    if (Oi == NULL)
+        return;
+    NdisZeroMemory(Oi, sizeof(*Oi));
+    NdisFillMemory(Oi->Frame, 6, 0xff); /* broadcast, EtherType 0x88b5 (local experimental) */
+    Oi->Frame[12] = 0x88;
+    Oi->Frame[13] = 0xb5;
+
+    NdisZeroMemory(&PoolParameters, sizeof(PoolParameters));
+    PoolParameters.Header.Type = NDIS_OBJECT_TYPE_DEFAULT;
+    PoolParameters.Header.Revision = NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
+    PoolParameters.Header.Size = NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
+    PoolParameters.ProtocolId = NDIS_PROTOCOL_ID_DEFAULT;
+    PoolParameters.fAllocateNetBuffer = TRUE;
+    PoolParameters.PoolTag = TL_POOL_TAG;
+    Oi->NblPool = NdisAllocateNetBufferListPool(Module->FilterHandle, &PoolParameters);
+    if (Oi->NblPool != NULL)
+        Oi->Mdl = NdisAllocateMdl(Module->FilterHandle, Oi->Frame, sizeof(Oi->Frame));
+    if (Oi->Mdl != NULL)
+        Oi->Nbl =
+            NdisAllocateNetBufferAndNetBufferList(Oi->NblPool, 0, 0, Oi->Mdl, 0, sizeof(Oi->Frame));
+    if (Oi->Nbl == NULL) {
+        if (Oi->Mdl != NULL)
+            NdisFreeMdl(Oi->Mdl);
+        if (Oi->NblPool != NULL)
+            NdisFreeNetBufferListPool(Oi->NblPool);
+        NdisFreeMemory(Oi, 0, 0);
+        return;
+    }
+    Module->DriverData = Oi;
+}
+
+static VOID OiDetach(PTL_MODULE Module)
+{
+    POI_MODULE Oi = Module->DriverData;
+
+    if (Oi == NULL)
+        return;
+    NdisFreeNetBufferList(Oi->Nbl);
+    NdisFreeMdl(Oi->Mdl);
+    NdisFreeNetBufferListPool(Oi->NblPool);
+    NdisFreeMemory(Oi, 0, 0);
+}
+
+static VOID OiCustomize(PNDIS_FILTER_DRIVER_CHARACTERISTICS Chars)
+{
+    Chars->RestartHandler = OiRestart;
+    Chars->PauseHandler = OiPause;
+    Chars->ReturnNetBufferListsHandler = OiReturn;
+    TlOnAttach = OiAttach;
+    TlOnDetach = OiDetach;
+}
+
+DRIVER_INITIALIZE DriverEntry;
+
+_Use_decl_annotations_ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject,
+                                            PUNICODE_STRING RegistryPath)
+{
+    UNREFERENCED_PARAMETER(RegistryPath);
+    return TlRegister(DriverObject, OI_SERVICE, OiCustomize, OiTick, 1);
+}
