@@ -18,6 +18,7 @@ struct hl_rule {
     uint8_t direction;
     struct hl_selector sel; /* name NUL-terminated by the compiler */
     const struct hl_bpf_insn *insns;
+    const struct hl_bpf_op *ops; /* insns decoded for hl_bpf_exec: what classification runs */
     uint32_t ninsns;
 };
 
@@ -29,6 +30,7 @@ struct hl_snapshot {
     uint8_t default_action;
     struct hl_rule *rules;     /* [nrules] */
     struct hl_bpf_insn *insns; /* all programs, back to back */
+    struct hl_bpf_op *ops;     /* the same, decoded, back to back */
     const uint8_t *blob;       /* copy of the accepted blob */
     size_t blob_len;
     /*

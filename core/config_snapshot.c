@@ -139,7 +139,7 @@ uint8_t hl_classify(const struct hl_view *v, enum hl_direction dir, const struct
             const struct hl_rule *r = &v->snap->rules[i];
 
             word &= word - 1;
-            if (hl_bpf_run(r->insns, r->ninsns, segs, nsegs, wire_len) != 0) {
+            if (hl_bpf_exec(r->ops, segs, nsegs, wire_len) != 0) {
                 if (rule_out != NULL)
                     *rule_out = i + 1;
                 return r->action;
