@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "hotlwf/config.h"
+#include "rule_index.h"
 
 #define HL_CACHE_LINE 64u
 
@@ -31,6 +32,7 @@ struct hl_snapshot {
     struct hl_rule *rules;     /* [nrules] */
     struct hl_bpf_insn *insns; /* all programs, back to back */
     struct hl_bpf_op *ops;     /* the same, decoded, back to back */
+    struct hl_index *index;    /* its own allocation; NULL when there are no rules */
     const uint8_t *blob;       /* copy of the accepted blob */
     size_t blob_len;
     /*

@@ -303,6 +303,11 @@ int hl_config_compile(const void *blob, size_t len, const struct hl_alloc *a, ui
     memset(s->stats, 0, (size_t)(stride * ncpus));
 
     rc = fill_rules(&p, s);
+    if (rc == HL_OK) {
+        rc = hl_index_build(s->rules, s->nrules, a, &s->index);
+        if (rc != HL_OK)
+            fail(&p, rc, "out of memory for the rule index");
+    }
     if (rc != HL_OK) {
         a->free(a->ctx, base);
         return rc;
