@@ -25,7 +25,8 @@ struct hl_rule {
 
 struct hl_snapshot {
     struct hl_alloc alloc; /* a copy: the caller's struct may be gone when we free */
-    void *base;            /* the one allocation, == this struct */
+    void *base;            /* the snapshot's allocation, == this struct */
+    size_t bytes;          /* its size */
     uint32_t nrules;
     uint32_t ncpus;
     uint8_t default_action;

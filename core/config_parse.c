@@ -288,6 +288,7 @@ int hl_config_compile(const void *blob, size_t len, const struct hl_alloc *a, ui
     memset(s, 0, sizeof(*s));
     s->alloc = *a;
     s->base = base;
+    s->bytes = (size_t)size;
     s->nrules = p.nrules;
     s->ncpus = ncpus;
     s->default_action = p.b[16];

@@ -32,14 +32,18 @@ uint32_t hl_snapshot_cpu_count(const struct hl_snapshot *s)
     return s != NULL ? s->ncpus : 0;
 }
 
-void hl_snapshot_index_info(const struct hl_snapshot *s, struct hl_index_info *info)
+void hl_snapshot_get_info(const struct hl_snapshot *s, struct hl_snapshot_info *info)
 {
     memset(info, 0, sizeof(*info));
-    if (s == NULL || s->index == NULL)
+    if (s == NULL)
         return;
-    info->indexed = s->index->nindexed;
-    info->fields = s->index->nfields;
-    info->bytes = s->index->bytes;
+    info->rules = s->nrules;
+    info->snapshot_bytes = s->bytes;
+    if (s->index != NULL) {
+        info->indexed = s->index->nindexed;
+        info->fields = s->index->nfields;
+        info->index_bytes = s->index->bytes;
+    }
 }
 
 const void *hl_snapshot_blob(const struct hl_snapshot *s, size_t *len)

@@ -92,16 +92,20 @@ uint32_t hl_snapshot_rule_count(const struct hl_snapshot *s);
 uint8_t hl_snapshot_default_action(const struct hl_snapshot *s);
 uint32_t hl_snapshot_cpu_count(const struct hl_snapshot *s);
 /*
- * What the rule index made of the snapshot (core/rule_index.c): rules it
- * keys on header values (the others every packet of their direction
- * tries), the header fields it hashes, and the index's bytes.
+ * What a snapshot costs and what the rule index made of it
+ * (core/rule_index.c): rules it keys on header values (the others every
+ * packet of their direction tries), the header fields it hashes, and the
+ * bytes of the snapshot's block (counters for every CPU included) and of
+ * the index's.
  */
-struct hl_index_info {
+struct hl_snapshot_info {
+    uint32_t rules;
     uint32_t indexed;
     uint32_t fields;
-    uint64_t bytes;
+    uint64_t snapshot_bytes;
+    uint64_t index_bytes;
 };
-void hl_snapshot_index_info(const struct hl_snapshot *s, struct hl_index_info *info);
+void hl_snapshot_get_info(const struct hl_snapshot *s, struct hl_snapshot_info *info);
 /* The validated blob, byte for byte as accepted: GET_CONFIG's answer. */
 const void *hl_snapshot_blob(const struct hl_snapshot *s, size_t *len);
 

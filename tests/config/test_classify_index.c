@@ -211,7 +211,7 @@ static unsigned long check_set(const struct ruleset *rs, uint8_t dflt, const str
 {
     static const struct hl_alloc a = {xalloc, xfree, NULL};
     struct hl_snapshot *snap = NULL;
-    struct hl_index_info info;
+    struct hl_snapshot_info info;
     struct hl_adapter_id ad[2];
     struct hl_view *view = malloc(sizeof(*view));
     uint8_t *blob;
@@ -228,7 +228,7 @@ static unsigned long check_set(const struct ruleset *rs, uint8_t dflt, const str
         fprintf(stderr, "FAIL: cannot compile the rule set: %s\n", reason);
         exit(1);
     }
-    hl_snapshot_index_info(snap, &info);
+    hl_snapshot_get_info(snap, &info);
     *indexed = info.indexed;
     memset(ad, 0, sizeof(ad));
     strcpy(ad[0].name, "eth0");
