@@ -21,6 +21,12 @@ struct bench_params {
     const char *driver;  /* build/lib/hotlwf.so */
     const char *traffic; /* a pcap, or "gen" */
     unsigned cpus, adapters, batch, rules;
+    /*
+     * What the rules look like (bench_rules.c): "never" (the default: one
+     * byte compare that never matches), or pcap-filter block lists of
+     * "hosts", "ports", "prefixes", or "mixed" (the three in turn).
+     */
+    const char *rule_shape;
     double seconds;
     unsigned reconfig_rate; /* SET_CONFIGs per second during the run; 0: none */
     unsigned watchdog_ms;

@@ -21,6 +21,7 @@
 
 #include "adapter.h"
 #include "bench.h"
+#include "bench_rules.h"
 #include "device.h"
 #include "hotlwf/config.h"
 #include "hotlwf/ioctl.h"
@@ -80,43 +81,6 @@ static uint64_t now_ns(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/*
- * `rules` rules that never match (the byte at offset 12, the high byte of
- * the EtherType, is never `never`), default pass: every rule is evaluated
- * for every packet, and a packet that does not reach the other end was lost
- * by the strategy, not dropped by a rule. The two blobs differ in `never` so
- * that every SET_CONFIG really changes the configuration.
- */
-static uint8_t *make_blob(unsigned rules, uint8_t never, size_t *len)
-{
-    const struct hl_bpf_insn prog[] = {
-        {0x30, 0, 0, 12},    /* ldb [12] */
-        {0x15, 0, 1, never}, /* jeq #never, match, nomatch */
-        {0x06, 0, 0, 1},     /* ret #1 */
-        {0x06, 0, 0, 0},     /* ret #0 */
-    };
-    struct hl_rule_spec *spec = calloc(rules ? rules : 1, sizeof(*spec));
-    uint8_t *blob = NULL;
-    unsigned i;
-
-    for (i = 0; i < rules; i++) {
-        spec[i].action = HL_ACTION_DROP;
-        spec[i].direction = HL_DIR_BOTH;
-        spec[i].selector.kind = HL_SEL_ALL;
-        spec[i].insns = prog;
-        spec[i].ninsns = 4;
-    }
-    if (hl_blob_encode(spec, rules, HL_ACTION_PASS, NULL, 0, len) == HL_E_BUFFER_TOO_SMALL) {
-        blob = malloc(*len);
-        if (blob && hl_blob_encode(spec, rules, HL_ACTION_PASS, blob, *len, len) != HL_OK) {
-            free(blob);
-            blob = NULL;
-        }
-    }
-    free(spec);
-    return blob;
 }
 
 static void push(struct storm *st, uint64_t lat, uint64_t grace)
@@ -417,12 +381,12 @@ int bench_child_run(const struct bench_params *p, const char *strategy, struct b
     c.params[0] = param;
     c.nparams = 1;
 
-    st.blob[0] = make_blob(p->rules, 0xff, &st.blob_len[0]);
-    st.blob[1] = make_blob(p->rules, 0xfe, &st.blob_len[1]);
-    if (!st.blob[0] || !st.blob[1]) {
-        snprintf(err, errlen, "cannot encode %u rules", p->rules);
+    st.blob[0] = bench_rules_blob(p->rule_shape, p->rules, 0, &st.blob_len[0], err, errlen);
+    st.blob[1] = st.blob[0] ? bench_rules_blob(p->rule_shape, p->rules, 1, &st.blob_len[1], err,
+                                               errlen)
+                            : NULL;
+    if (!st.blob[0] || !st.blob[1])
         return -1;
-    }
     s = emu_session_create(&c, err, errlen);
     if (s == NULL)
         return -1;

@@ -154,10 +154,10 @@ void bench_print_markdown(FILE *f, const struct bench_point *pts, unsigned n)
         const struct bench_params *p = &pt->params;
 
         fprintf(f,
-                "\n### cpus=%u adapters=%u batch=%u rules=%u reconfig rate=%u/s, %.1f s x %u reps, "
-                "verifier %s\n\n",
-                p->cpus, p->adapters, p->batch, p->rules, p->reconfig_rate, p->seconds, pt->reps,
-                p->verifier ? "on" : "off");
+                "\n### cpus=%u adapters=%u batch=%u rules=%u (%s) reconfig rate=%u/s, %.1f s x %u "
+                "reps, verifier %s\n\n",
+                p->cpus, p->adapters, p->batch, p->rules, p->rule_shape, p->reconfig_rate,
+                p->seconds, pt->reps, p->verifier ? "on" : "off");
         fprintf(f, "| strategy | pps | pps / unsafe | overhead ns/batch | reconfig p50 us | "
                    "reconfig p99 us | grace p50 us | lost / reconfig | dummy-dropped / reconfig | "
                    "blackholed / reconfig | bypassed / reconfig | max stall us | stall / unsafe | "
@@ -238,10 +238,11 @@ int bench_write_json(const char *path, const struct bench_point *pts, unsigned n
         return -1;
     }
     fprintf(f,
-            "{\"cpus\":%u,\"adapters\":%u,\"batch\":%u,\"rules\":%u,\"reconfig_rate\":%u,"
-            "\"seconds\":%.2f,\"reps\":%u,\"traffic\":\"%s\",\"verifier\":%s,\"strategies\":",
-            p->cpus, p->adapters, p->batch, p->rules, p->reconfig_rate, p->seconds, pts[0].reps,
-            p->traffic, p->verifier ? "true" : "false");
+            "{\"cpus\":%u,\"adapters\":%u,\"batch\":%u,\"rules\":%u,\"rule_shape\":\"%s\","
+            "\"reconfig_rate\":%u,\"seconds\":%.2f,\"reps\":%u,\"traffic\":\"%s\","
+            "\"verifier\":%s,\"strategies\":",
+            p->cpus, p->adapters, p->batch, p->rules, p->rule_shape, p->reconfig_rate, p->seconds,
+            pts[0].reps, p->traffic, p->verifier ? "true" : "false");
     json_strategies(f, &pts[0]);
     fprintf(f, ",\"scale\":%s%s%s,\"points\":[", pts[0].scale ? "\"" : "",
             pts[0].scale ? pts[0].scale : "null", pts[0].scale ? "\"" : "");

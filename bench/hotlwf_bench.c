@@ -20,6 +20,8 @@
 
 #include "bench.h"
 #include "bench_report.h"
+#include "bench_rules.h"
+#include "bpf_compare.h"
 
 static const char *const default_strategies[] = {
     "unsafe", "epoch",          "rwlock",          "rwlock-pkt", "rundown", "flushdpc",
@@ -94,6 +96,7 @@ static void usage(FILE *f, int status)
             "usage: hotlwf-bench [--driver SO] [--traffic PCAP|gen] [--strategies a,b,...]\n"
             "                    [--cpus N] [--adapters N] [--batch N] [--rules N] [--rate R/s]\n"
             "                    [--seconds S] [--reps N] [--watchdog-ms MS] [--verifier]\n"
+            "                    [--rule-shape never|hosts|ports|prefixes|mixed]\n"
             "                    [--scale cpus|adapters|batch|rules|rate --values v1,v2,...]\n"
             "                    [--json FILE] [--plot FILE.png] [--quick] [--check]\n"
             "\n"
@@ -104,6 +107,9 @@ static void usage(FILE *f, int status)
             "--reps 3 --watchdog-ms 10000, verifier bookkeeping off (--verifier: on),\n"
             "traffic from the bundled capture, every strategy. The `reload` row reloads the\n"
             "driver after each SET_CONFIG, at most 20 times a second whatever --rate says.\n"
+            "  --rule-shape S          the rules: never (default; a byte compare that never\n"
+            "                          matches), or pass-rule block lists of hosts, ports,\n"
+            "                          /24 prefixes, or the three mixed (bench_rules.c)\n"
             "  --scale X --values ...  one table per value of X (the cost curve)\n"
             "  --json FILE             results as JSON (a `strategies` array)\n"
             "  --plot FILE.png         throughput timeline per strategy (gnuplot)\n"
@@ -146,7 +152,8 @@ int main(int argc, char **argv)
         {"reps", 1, 0, 'n'},        {"watchdog-ms", 1, 0, 'W'}, {"verifier", 0, 0, 'V'},
         {"scale", 1, 0, 'x'},       {"values", 1, 0, 'v'},      {"json", 1, 0, 'j'},
         {"plot", 1, 0, 'p'},        {"quick", 0, 0, 'q'},       {"check", 0, 0, 'C'},
-        {"no-verifier", 0, 0, 'O'}, {"help", 0, 0, 'h'},        {0, 0, 0, 0},
+        {"no-verifier", 0, 0, 'O'}, {"help", 0, 0, 'h'},        {"rule-shape", 1, 0, 'R'},
+        {0, 0, 0, 0},
     };
     struct bench_params p = {
         .traffic = HL_BENCH_DEFAULT_PCAP,
@@ -158,6 +165,7 @@ int main(int argc, char **argv)
         .reconfig_rate = 1000,
         .watchdog_ms = 10000,
         .verifier = false,
+        .rule_shape = "never",
     };
     const char *strategies[BENCH_MAX_STRATEGIES];
     const char *values_s[16];
@@ -205,6 +213,11 @@ int main(int argc, char **argv)
             break;
         case 'V':
             p.verifier = true;
+            break;
+        case 'R':
+            if (!bench_rules_shape_ok(optarg))
+                usage(stderr, 2);
+            p.rule_shape = optarg;
             break;
         case 'O': /* the default now; kept so that older command lines still run */
             p.verifier = false;
@@ -317,6 +330,19 @@ int main(int argc, char **argv)
         failed = 2;
     if (plot && bench_plot(plot, &points[0]) != 0)
         failed = 2;
+    {
+        /* The interpreter beside libpcap's, on this machine now (hotlwf-bpfbench for more). */
+        static const char *const pcaps[] = {HL_BENCH_CAPTURES};
+        struct bpfcmp_result br;
+        char err[256];
+
+        printf("\n### The BPF interpreter: hl_bpf_exec beside libpcap's bpf_filter\n\n");
+        if (bpfcmp_run(HL_BENCH_EXPRESSIONS, pcaps, sizeof(pcaps) / sizeof(pcaps[0]),
+                       quick ? 0.3 : 1.0, &br, err, sizeof(err)) == 0)
+            bpfcmp_print(stdout, &br);
+        else
+            printf("not measured: %s\n", err);
+    }
     if (check)
         failed |= bench_check(points, nvalues);
     free(points);

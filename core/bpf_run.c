@@ -15,12 +15,9 @@
 #include <hotlwf/bpf.h>
 
 #include <stdbool.h>
+#include "bpf_internal.h"
 
-/*
- * Copies n (1, 2 or 4) bytes at offset off of the packet into out, big-endian
- * order preserved. Returns false when the packet's captured bytes end first.
- */
-static bool gather(const struct hl_seg *segs, size_t nsegs, uint64_t off, uint8_t *out, size_t n)
+bool hl_bpf_gather(const struct hl_seg *segs, size_t nsegs, uint64_t off, uint8_t *out, size_t n)
 {
     size_t s = 0;
     while (s < nsegs && off >= segs[s].len) {
@@ -42,11 +39,7 @@ static bool gather(const struct hl_seg *segs, size_t nsegs, uint64_t off, uint8_
     return true;
 }
 
-/*
- * Loads n bytes at X + k (or k) as a big-endian value. The offset is computed
- * in 64 bits: X + k cannot wrap past the captured length and alias a header.
- */
-static bool load(const struct hl_seg *segs, size_t nsegs, uint64_t off, size_t n, uint32_t *val)
+bool hl_bpf_load(const struct hl_seg *segs, size_t nsegs, uint64_t off, size_t n, uint32_t *val)
 {
     uint8_t b[4];
     const uint8_t *p;
@@ -54,7 +47,7 @@ static bool load(const struct hl_seg *segs, size_t nsegs, uint64_t off, size_t n
     if (nsegs > 0 && off + n <= segs[0].len) {
         p = segs[0].data + off;
     } else {
-        if (!gather(segs, nsegs, off, b, n))
+        if (!hl_bpf_gather(segs, nsegs, off, b, n))
             return false;
         p = b;
     }
@@ -102,17 +95,17 @@ uint32_t hl_bpf_run(const struct hl_bpf_insn *insns, size_t count, const struct 
         case 0x20:
         case 0x28:
         case 0x30: /* LD ABS */
-            if (!load(segs, nsegs, k, size_of(in->code), &A))
+            if (!hl_bpf_load(segs, nsegs, k, size_of(in->code), &A))
                 return 0;
             break;
         case 0x40:
         case 0x48:
         case 0x50: /* LD IND */
-            if (!load(segs, nsegs, (uint64_t)X + k, size_of(in->code), &A))
+            if (!hl_bpf_load(segs, nsegs, (uint64_t)X + k, size_of(in->code), &A))
                 return 0;
             break;
         case 0xb1: /* LDX MSH: IPv4 header length */
-            if (!load(segs, nsegs, k, 1, &v))
+            if (!hl_bpf_load(segs, nsegs, k, 1, &v))
                 return 0;
             X = (v & 0xfu) << 2;
             break;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "hotlwf/config.h"
+#include "rule_index.h"
 
 #define HL_CACHE_LINE 64u
 
@@ -18,17 +19,21 @@ struct hl_rule {
     uint8_t direction;
     struct hl_selector sel; /* name NUL-terminated by the compiler */
     const struct hl_bpf_insn *insns;
+    const struct hl_bpf_op *ops; /* insns decoded for hl_bpf_exec: what classification runs */
     uint32_t ninsns;
 };
 
 struct hl_snapshot {
     struct hl_alloc alloc; /* a copy: the caller's struct may be gone when we free */
-    void *base;            /* the one allocation, == this struct */
+    void *base;            /* the snapshot's allocation, == this struct */
+    size_t bytes;          /* its size */
     uint32_t nrules;
     uint32_t ncpus;
     uint8_t default_action;
     struct hl_rule *rules;     /* [nrules] */
     struct hl_bpf_insn *insns; /* all programs, back to back */
+    struct hl_bpf_op *ops;     /* the same, decoded, back to back */
+    struct hl_index *index;    /* its own allocation; NULL when there are no rules */
     const uint8_t *blob;       /* copy of the accepted blob */
     size_t blob_len;
     /*

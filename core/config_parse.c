@@ -194,6 +194,7 @@ static int fill_rules(struct parse *p, struct hl_snapshot *s)
 {
     uint32_t off = HL_BLOB_HEADER_SIZE, i, j;
     struct hl_bpf_insn *ins = s->insns;
+    struct hl_bpf_op *ops = s->ops;
 
     for (i = 0; i < p->nrules; i++) {
         const uint8_t *r = p->b + off;
@@ -230,6 +231,9 @@ static int fill_rules(struct parse *p, struct hl_snapshot *s)
                             p->reason != NULL && pre + 1 < p->reason_len ? p->reason_len - pre : 0);
         if (rc != 0)
             return HL_E_PROGRAM;
+        hl_bpf_decode(d->insns, d->ninsns, ops);
+        d->ops = ops;
+        ops += d->ninsns;
         ins += d->ninsns;
         off += hl_le32(r);
     }
@@ -241,7 +245,7 @@ int hl_config_compile(const void *blob, size_t len, const struct hl_alloc *a, ui
 {
     struct parse p;
     struct hl_snapshot *s;
-    uint64_t off_rules, off_insns, off_blob, off_stats, stride, size;
+    uint64_t off_rules, off_insns, off_ops, off_blob, off_stats, stride, size;
     uint8_t *base;
     int rc;
 
@@ -268,7 +272,8 @@ int hl_config_compile(const void *blob, size_t len, const struct hl_alloc *a, ui
      */
     off_rules = align_up(sizeof(struct hl_snapshot), 16);
     off_insns = off_rules + (uint64_t)p.nrules * sizeof(struct hl_rule);
-    off_blob = off_insns + p.ninsns * sizeof(struct hl_bpf_insn);
+    off_ops = align_up(off_insns + p.ninsns * sizeof(struct hl_bpf_insn), 16);
+    off_blob = off_ops + p.ninsns * sizeof(struct hl_bpf_op);
     off_stats = off_blob + p.total + (HL_CACHE_LINE - 1); /* slack to align the counters */
     stride = align_up(((uint64_t)p.nrules + 1) * 2 * sizeof(uint64_t), HL_CACHE_LINE);
     size = off_stats + stride * ncpus;
@@ -283,11 +288,13 @@ int hl_config_compile(const void *blob, size_t len, const struct hl_alloc *a, ui
     memset(s, 0, sizeof(*s));
     s->alloc = *a;
     s->base = base;
+    s->bytes = (size_t)size;
     s->nrules = p.nrules;
     s->ncpus = ncpus;
     s->default_action = p.b[16];
     s->rules = (struct hl_rule *)(base + off_rules);
     s->insns = (struct hl_bpf_insn *)(base + off_insns);
+    s->ops = (struct hl_bpf_op *)(base + off_ops);
     memcpy(base + off_blob, blob, p.total);
     s->blob = base + off_blob;
     s->blob_len = p.total;
@@ -297,6 +304,11 @@ int hl_config_compile(const void *blob, size_t len, const struct hl_alloc *a, ui
     memset(s->stats, 0, (size_t)(stride * ncpus));
 
     rc = fill_rules(&p, s);
+    if (rc == HL_OK) {
+        rc = hl_index_build(s->rules, s->nrules, a, &s->index);
+        if (rc != HL_OK)
+            fail(&p, rc, "out of memory for the rule index");
+    }
     if (rc != HL_OK) {
         a->free(a->ctx, base);
         return rc;

@@ -13,6 +13,7 @@ void hl_snapshot_free(struct hl_snapshot *s)
     if (s == NULL)
         return;
     a = s->alloc; /* s lives inside the block being freed */
+    hl_index_free(s->index, &a);
     a.free(a.ctx, s->base);
 }
 
@@ -29,6 +30,20 @@ uint8_t hl_snapshot_default_action(const struct hl_snapshot *s)
 uint32_t hl_snapshot_cpu_count(const struct hl_snapshot *s)
 {
     return s != NULL ? s->ncpus : 0;
+}
+
+void hl_snapshot_get_info(const struct hl_snapshot *s, struct hl_snapshot_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    if (s == NULL)
+        return;
+    info->rules = s->nrules;
+    info->snapshot_bytes = s->bytes;
+    if (s->index != NULL) {
+        info->indexed = s->index->nindexed;
+        info->fields = s->index->nfields;
+        info->index_bytes = s->index->bytes;
+    }
 }
 
 const void *hl_snapshot_blob(const struct hl_snapshot *s, size_t *len)
@@ -110,40 +125,49 @@ void hl_view_refresh(struct hl_view *v, const struct hl_snapshot *s,
     }
 }
 
-static uint32_t lowest_bit(uint64_t w)
+/* Rule i applies to this module's adapter and the direction bits describe. */
+static int applies(const uint64_t *bits, uint32_t i)
 {
-#if defined(_MSC_VER) && !defined(__clang__)
-    unsigned long idx;
-    _BitScanForward64(&idx, w);
-    return (uint32_t)idx;
-#else
-    return (uint32_t)__builtin_ctzll(w);
-#endif
+    return (int)((bits[i / 64u] >> (i % 64u)) & 1u);
 }
 
 uint8_t hl_classify(const struct hl_view *v, enum hl_direction dir, const struct hl_seg *segs,
                     size_t nsegs, uint32_t wire_len, uint32_t *rule_out)
 {
     const uint64_t *bits = dir == HL_DIR_OUT ? v->out : v->in;
-    uint32_t w;
+    struct hl_idx_list lists[HL_IDX_MAX_LISTS];
+    uint32_t n, k;
 
     if (rule_out != NULL)
         *rule_out = 0;
     if (v->snap == NULL)
         return HL_ACTION_PASS;
-    /* Ascending bit order is rule order, so the first hit is the first match. */
-    for (w = 0; w < v->nwords; w++) {
-        uint64_t word = bits[w];
-        while (word != 0) {
-            uint32_t i = w * 64u + lowest_bit(word);
-            const struct hl_rule *r = &v->snap->rules[i];
+    if (v->snap->index == NULL)
+        return v->snap->default_action; /* no rules */
+    /*
+     * The rules this packet can match (rule_index.c), merged in ascending
+     * rule order: the smallest head of the lists is run next, and every list
+     * holding it moves past it, so a rule in several lists runs once and the
+     * first rule whose program accepts is the linear classifier's first match.
+     */
+    n = hl_index_lookup(v->snap->index, dir == HL_DIR_OUT ? 1u : 0u, segs, nsegs, lists);
+    for (;;) {
+        uint32_t i = UINT32_MAX;
+        const struct hl_rule *r;
 
-            word &= word - 1;
-            if (hl_bpf_run(r->insns, r->ninsns, segs, nsegs, wire_len) != 0) {
-                if (rule_out != NULL)
-                    *rule_out = i + 1;
-                return r->action;
-            }
+        for (k = 0; k < n; k++)
+            if (lists[k].next < lists[k].end && *lists[k].next < i)
+                i = *lists[k].next;
+        if (i == UINT32_MAX)
+            break;
+        for (k = 0; k < n; k++)
+            if (lists[k].next < lists[k].end && *lists[k].next == i)
+                lists[k].next++;
+        r = &v->snap->rules[i];
+        if (i < v->nrules && applies(bits, i) && hl_bpf_exec(r->ops, segs, nsegs, wire_len) != 0) {
+            if (rule_out != NULL)
+                *rule_out = i + 1;
+            return r->action;
         }
     }
     return v->snap->default_action;

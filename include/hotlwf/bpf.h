@@ -72,6 +72,38 @@ int hl_bpf_validate(const struct hl_bpf_insn *insns, size_t count, char *reason,
 uint32_t hl_bpf_run(const struct hl_bpf_insn *insns, size_t count, const struct hl_seg *segs,
                     size_t nsegs, uint32_t wire_len);
 
+/*
+ * A validated program pre-decoded for speed (core/bpf_exec.c): one op per
+ * instruction, jump targets resolved to absolute indices, a dense opcode
+ * space, and a packet load followed by a conditional jump on a constant
+ * fused into one op. Built once, when a configuration is compiled; the
+ * datapath only reads it. Treat the fields as private.
+ */
+struct hl_bpf_op {
+    uint8_t op;
+    uint8_t reserved0;
+    uint16_t jt; /* index of the next op when the condition holds; JA's target */
+    uint16_t jf; /* index of the next op when it does not */
+    uint16_t reserved1;
+    uint32_t k;  /* the operand; a fused load's offset */
+    uint32_t k2; /* a fused jump's constant */
+};
+
+/*
+ * Decodes a program hl_bpf_validate accepted into ops[0..count). Same
+ * count, so the caller sizes ops as count * sizeof(struct hl_bpf_op).
+ */
+void hl_bpf_decode(const struct hl_bpf_insn *insns, size_t count, struct hl_bpf_op *ops);
+
+/*
+ * hl_bpf_run's contract and libpcap's semantics, over a decoded program:
+ * the same verdict as hl_bpf_run(insns, ...) for every packet and every way
+ * of cutting it into segments. No allocation, no recursion, at most one op
+ * per instruction executed (jumps only go forward).
+ */
+uint32_t hl_bpf_exec(const struct hl_bpf_op *ops, const struct hl_seg *segs, size_t nsegs,
+                     uint32_t wire_len);
+
 #ifdef __cplusplus
 }
 #endif

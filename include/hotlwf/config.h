@@ -80,8 +80,9 @@ struct hl_snapshot;
  * On success *out is the snapshot and reason (if given) is "". On failure it
  * returns a negative enum hl_status, *out is untouched, nothing is leaked and
  * reason says exactly why ("rule 3: program: insn 5: jump out of range";
- * rules are numbered from 1). The one allocation is sized from counts the
- * walk has already bounded by len.
+ * rules are numbered from 1). Two allocations, the snapshot's and its rule
+ * index's (core/rule_index.c), both sized from counts the walk has already
+ * bounded by len.
  */
 int hl_config_compile(const void *blob, size_t len, const struct hl_alloc *a, uint32_t ncpus,
                       struct hl_snapshot **out, char *reason, size_t reason_len);
@@ -90,6 +91,21 @@ void hl_snapshot_free(struct hl_snapshot *s); /* NULL is fine */
 uint32_t hl_snapshot_rule_count(const struct hl_snapshot *s);
 uint8_t hl_snapshot_default_action(const struct hl_snapshot *s);
 uint32_t hl_snapshot_cpu_count(const struct hl_snapshot *s);
+/*
+ * What a snapshot costs and what the rule index made of it
+ * (core/rule_index.c): rules it keys on header values (the others every
+ * packet of their direction tries), the header fields it hashes, and the
+ * bytes of the snapshot's block (counters for every CPU included) and of
+ * the index's.
+ */
+struct hl_snapshot_info {
+    uint32_t rules;
+    uint32_t indexed;
+    uint32_t fields;
+    uint64_t snapshot_bytes;
+    uint64_t index_bytes;
+};
+void hl_snapshot_get_info(const struct hl_snapshot *s, struct hl_snapshot_info *info);
 /* The validated blob, byte for byte as accepted: GET_CONFIG's answer. */
 const void *hl_snapshot_blob(const struct hl_snapshot *s, size_t *len);
 

@@ -1,7 +1,8 @@
 /*
  * Fuzz target: bytes -> classic BPF program + segmented packet. Whatever
- * hl_bpf_validate accepts must not crash hl_bpf_run, must not read outside
- * the segments (ASan), and must give libpcap's bpf_filter() verdict.
+ * hl_bpf_validate accepts must not crash hl_bpf_run or, decoded, hl_bpf_exec,
+ * must not read outside the segments (ASan), and must give libpcap's
+ * bpf_filter() verdict.
  *
  * Input layout (little-endian, short inputs are ignored):
  *   u8  n        instructions - 1, modulo 64
@@ -81,11 +82,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     uint32_t wire = (uint32_t)caplen + extra;
     uint32_t got = hl_bpf_run(prog, n, segs, nsegs, wire);
+    struct hl_bpf_op ops[MAX_INSNS];
+    hl_bpf_decode(prog, n, ops);
+    uint32_t fast = hl_bpf_exec(ops, segs, nsegs, wire);
     uint32_t want = bpf_filter((const struct bpf_insn *)prog, pkt, wire, (u_int)caplen);
     for (size_t i = 0; i < nsegs; i++)
         free((void *)segs[i].data);
-    if (got != want) {
-        fprintf(stderr, "verdict mismatch: hl_bpf_run %u, bpf_filter %u\n", got, want);
+    if (got != want || fast != want) {
+        fprintf(stderr, "verdict mismatch: hl_bpf_run %u, hl_bpf_exec %u, bpf_filter %u\n", got,
+                fast, want);
         for (size_t i = 0; i < n; i++)
             fprintf(stderr, "  (%03zu) 0x%04x %u %u 0x%08x\n", i, prog[i].code, prog[i].jt,
                     prog[i].jf, prog[i].k);

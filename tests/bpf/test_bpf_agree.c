@@ -1,5 +1,6 @@
 /*
- * hl_bpf_run must give libpcap's bpf_filter() verdict for every expression
+ * hl_bpf_run, and hl_bpf_exec over the same program decoded, must give
+ * libpcap's bpf_filter() verdict for every expression
  * of expressions.txt on every packet of the shared captures, however the
  * packet is cut into segments: (a) whole, (b) cut in two at every offset,
  * (c) random cuts with empty segments, (d) truncated captured lengths.
@@ -16,6 +17,7 @@ struct prog {
     const char *expr;
     int opt;
     struct bpf_program bpf;
+    struct hl_bpf_op *ops; /* hl_bpf_decode's output */
 };
 
 static size_t nprogs;
@@ -32,12 +34,14 @@ static void check(const struct prog *p, uint32_t want, const struct tl_packet *p
 {
     uint32_t got = hl_bpf_run((const struct hl_bpf_insn *)p->bpf.bf_insns, p->bpf.bf_len, s->seg,
                               s->n, pk->wirelen);
+    uint32_t fast = hl_bpf_exec(p->ops, s->seg, s->n, pk->wirelen);
     runs++;
-    if (got == want)
+    if (got == want && fast == want)
         return;
     if (failures++ < 20) {
-        fprintf(stderr, "FAIL \"%s\" (optimize %d), %s, caplen %u wirelen %u: got %u want %u; segs",
-                p->expr, p->opt, how, caplen, pk->wirelen, got, want);
+        fprintf(stderr,
+                "FAIL \"%s\" (optimize %d), %s, caplen %u wirelen %u: run %u exec %u want %u; segs",
+                p->expr, p->opt, how, caplen, pk->wirelen, got, fast, want);
         for (size_t i = 0; i < s->n; i++)
             fprintf(stderr, " %zu", s->seg[i].len);
         fprintf(stderr, "\n");
@@ -83,6 +87,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "FAIL: \"%s\" refused: %s\n", exprs[i], reason);
                 return 1;
             }
+            p->ops = calloc(p->bpf.bf_len, sizeof *p->ops);
+            hl_bpf_decode((const struct hl_bpf_insn *)p->bpf.bf_insns, p->bpf.bf_len, p->ops);
             p->expr = exprs[i];
             p->opt = opt;
             nprogs++;
@@ -127,8 +133,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "FAIL: no expression matched any packet\n");
         failures++;
     }
-    for (size_t i = 0; i < nprogs; i++)
+    for (size_t i = 0; i < nprogs; i++) {
         pcap_freecode(&progs[i].bpf);
+        free(progs[i].ops);
+    }
     free(progs);
     free(wants);
     tl_free_strv(exprs, nexpr);

@@ -1,6 +1,6 @@
 /*
  * Random programs: whatever the validator accepts must run exactly like
- * libpcap's bpf_filter() on real and random packets, cut into random
+ * libpcap's bpf_filter(), through hl_bpf_run and decoded through hl_bpf_exec, on real and random packets, cut into random
  * segments. This reaches corners no pcap expression produces (X-relative
  * loads far past the end, division and shifts by large X, NEG, JSET X...).
  * Deterministic seed, so a failure reproduces; it prints the program.
@@ -72,6 +72,7 @@ int main(int argc, char **argv)
     tl_load_captures(argv[1], &cap);
     uint64_t rng = 0x5eed0f00dULL;
     struct hl_bpf_insn prog[40];
+    struct hl_bpf_op ops[40];
     unsigned long generated = 0, accepted = 0, runs = 0, nonzero = 0, failures = 0;
     uint8_t rnd[128];
 
@@ -81,6 +82,7 @@ int main(int argc, char **argv)
         if (hl_bpf_validate(prog, n, NULL, 0) != HL_BPF_OK)
             continue;
         accepted++;
+        hl_bpf_decode(prog, n, ops);
         for (int j = 0; j < 12; j++) {
             const uint8_t *data;
             uint32_t caplen, wirelen;
@@ -106,12 +108,13 @@ int main(int argc, char **argv)
             tl_segs_make(&segs, data, caplen, lens, nl);
             uint32_t want = bpf_filter((const struct bpf_insn *)prog, data, wirelen, caplen);
             uint32_t got = hl_bpf_run(prog, n, segs.seg, segs.n, wirelen);
+            uint32_t fast = hl_bpf_exec(ops, segs.seg, segs.n, wirelen);
             tl_segs_free(&segs);
             runs++;
             nonzero += want != 0;
-            if (got != want && failures++ < 10) {
-                fprintf(stderr, "FAIL program %lu, caplen %u wirelen %u: got %u want %u\n",
-                        accepted, caplen, wirelen, got, want);
+            if ((got != want || fast != want) && failures++ < 10) {
+                fprintf(stderr, "FAIL program %lu, caplen %u wirelen %u: run %u exec %u want %u\n",
+                        accepted, caplen, wirelen, got, fast, want);
                 tl_dump(prog, n);
             }
         }

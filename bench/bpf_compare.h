@@ -1,0 +1,49 @@
+/*
+ * The interpreter beside libpcap's: hl_bpf_exec (programs decoded as a
+ * snapshot holds them) and bpf_filter run the same pcap-filter programs
+ * (compiled by libpcap, optimizer on, as lwfctl does) on the same packets,
+ * interleaved in one run. Contiguous packets, and packets split across
+ * segments as MDL chains hold them; bpf_filter, which can only read a
+ * contiguous buffer, always gets the contiguous packet, copy not charged.
+ */
+#ifndef HOTLWF_BENCH_BPF_COMPARE_H
+#define HOTLWF_BENCH_BPF_COMPARE_H
+
+#include <stdio.h>
+
+/* How the packets are cut for hl_bpf_exec. */
+enum bpfcmp_shape {
+    BPFCMP_WHOLE,   /* one segment */
+    BPFCMP_SPLIT14, /* Ethernet header | the rest */
+    BPFCMP_SPLIT3,  /* Ethernet header | 20 bytes (an IPv4 header) | the rest */
+    BPFCMP_SHAPES
+};
+
+struct bpfcmp_result {
+    unsigned nprogs, npkts;
+    unsigned long runs_per_pass; /* nprogs * npkts */
+    double ns_hl[BPFCMP_SHAPES]; /* per program run */
+    double ns_pcap;              /* bpf_filter, contiguous */
+    unsigned long long matches;  /* verdicts != 0 in one pass, as a sanity figure */
+};
+
+/*
+ * Loads expressions (one per line, '#' comments) and the packets of the
+ * pcaps, then times `passes` interleaved passes of each (or, with passes 0,
+ * about `seconds`). Returns 0, or -1 with a message in err.
+ */
+int bpfcmp_run(const char *exprs, const char *const *pcaps, unsigned npcaps, double seconds,
+               struct bpfcmp_result *r, char *err, size_t errlen);
+
+/*
+ * One pass of one side only, nothing timed: what callgrind counts
+ * (bench/bpf_instructions.sh). side: "hl-whole", "hl-split14", "hl-split3"
+ * or "pcap". Prints "runs N" on out.
+ */
+int bpfcmp_once(const char *exprs, const char *const *pcaps, unsigned npcaps, const char *side,
+                FILE *out, char *err, size_t errlen);
+
+/* One Markdown line per shape: ns per run of each and the ratio. */
+void bpfcmp_print(FILE *f, const struct bpfcmp_result *r);
+
+#endif
