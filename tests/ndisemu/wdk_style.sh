@@ -11,7 +11,8 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail=0
 for version in NDIS630 NDIS60; do
-    so="$dir/wdkstyle_$version.so"
+    mkdir -p "$dir/$version"
+    so="$dir/$version/wdkstyle.so"  # the base name is the service name NDIS checks
     if ! "$cc" -D$version=1 -DNDIS_WDM=1 -Wall -Wextra -Werror -o "$so" "$src"; then
         echo "FAIL: $version build" >&2
         fail=1
