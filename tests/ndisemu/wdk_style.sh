@@ -26,7 +26,7 @@ for version in NDIS630 NDIS60; do
         continue
     fi
     # One line per module at detach: both adapters, traffic in both directions.
-    n=$(grep -c 'wdkstyle: module .*rx=[1-9][0-9]* tx=[1-9][0-9]* ' "$dir/err")
+    n=$(grep -ac 'wdkstyle: module .*rx=[1-9][0-9]* tx=[1-9][0-9]* ' "$dir/err")
     if [ "$n" -ne 2 ]; then
         echo "FAIL: $version: expected 2 modules with rx>0 and tx>0, got:" >&2
         cat "$dir/err" >&2

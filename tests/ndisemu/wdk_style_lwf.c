@@ -20,7 +20,7 @@
 
 typedef struct _WSL_MODULE {
     NDIS_HANDLE FilterHandle;
-    NDIS_STRING ModuleName;
+    UCHAR ModuleName[64]; /* copied: attach parameters live only during FilterAttach */
     _Interlocked_ volatile LONG Received;
     _Interlocked_ volatile LONG Sent;
     _Interlocked_ volatile LONG OidsForwarded;
@@ -147,7 +147,8 @@ _Use_decl_annotations_ NDIS_STATUS WslAttach(NDIS_HANDLE NdisFilterHandle,
     NdisZeroMemory(module, sizeof(*module));
     module->FilterHandle = NdisFilterHandle;
     if (AttachParameters->FilterModuleGuidName != NULL)
-        module->ModuleName = *AttachParameters->FilterModuleGuidName;
+        WslCopyName(module->ModuleName, sizeof(module->ModuleName),
+                    AttachParameters->FilterModuleGuidName);
     NdisAllocateSpinLock(&module->Lock);
 
     NdisZeroMemory(&attributes, sizeof(attributes));
@@ -165,9 +166,8 @@ _Use_decl_annotations_ NDIS_STATUS WslAttach(NDIS_HANDLE NdisFilterHandle,
 _Use_decl_annotations_ VOID WslDetach(NDIS_HANDLE FilterModuleContext)
 {
     PWSL_MODULE module = (PWSL_MODULE)FilterModuleContext;
-    UCHAR name[64];
-    WslCopyName(name, sizeof(name), &module->ModuleName);
-    DbgPrint("wdkstyle: module %s rx=%ld tx=%ld oids=%ld restarts=%lu mtu=%lu\n", (char *)name,
+    DbgPrint("wdkstyle: module '%s' rx=%ld tx=%ld oids=%ld restarts=%lu mtu=%lu\n",
+             (char *)module->ModuleName,
              (LONG)module->Received, (LONG)module->Sent, (LONG)module->OidsForwarded,
              module->RestartCount, module->MtuSize);
     NdisFreeSpinLock(&module->Lock);

@@ -131,6 +131,75 @@ typedef struct _NDIS_LINK_STATE {
 #define NDIS_LINK_SPEED_UNKNOWN NET_IF_LINK_SPEED_UNKNOWN
 #define NET_IF_LINK_SPEED_UNKNOWN ((ULONG64)(-1))
 
+/* NDIS ports (OID_GEN_ENUMERATE_PORTS, NDIS_STATUS_PORT_STATE). */
+typedef enum _NDIS_PORT_TYPE {
+    NdisPortTypeUndefined,
+    NdisPortTypeBridge,
+    NdisPortTypeRasConnection,
+    NdisPortType8021xSupplicant,
+#if NDIS_SUPPORT_NDIS620
+    NdisPortTypeNdisImPlatform,
+#endif
+    NdisPortTypeMax
+} NDIS_PORT_TYPE,
+    *PNDIS_PORT_TYPE;
+typedef enum _NDIS_PORT_CONTROL_STATE {
+    NdisPortControlStateUnknown,
+    NdisPortControlStateControlled,
+    NdisPortControlStateUncontrolled
+} NDIS_PORT_CONTROL_STATE,
+    *PNDIS_PORT_CONTROL_STATE;
+typedef enum _NDIS_PORT_AUTHORIZATION_STATE {
+    NdisPortAuthorizationUnknown,
+    NdisPortAuthorized,
+    NdisPortUnauthorized,
+    NdisPortReauthorizing
+} NDIS_PORT_AUTHORIZATION_STATE,
+    *PNDIS_PORT_AUTHORIZATION_STATE;
+
+typedef struct _NDIS_PORT_STATE {
+    NDIS_OBJECT_HEADER Header;
+    NDIS_MEDIA_CONNECT_STATE MediaConnectState;
+    ULONG64 XmitLinkSpeed;
+    ULONG64 RcvLinkSpeed;
+    NET_IF_DIRECTION_TYPE Direction;
+    NDIS_PORT_CONTROL_STATE SendControlState;
+    NDIS_PORT_CONTROL_STATE RcvControlState;
+    NDIS_PORT_AUTHORIZATION_STATE SendAuthorizationState;
+    NDIS_PORT_AUTHORIZATION_STATE RcvAuthorizationState;
+    ULONG Flags;
+} NDIS_PORT_STATE, *PNDIS_PORT_STATE;
+#define NDIS_PORT_STATE_REVISION_1 1
+#define NDIS_SIZEOF_PORT_STATE_REVISION_1 RTL_SIZEOF_THROUGH_FIELD_NDIS(NDIS_PORT_STATE, Flags)
+
+typedef struct _NDIS_PORT_CHARACTERISTICS {
+    NDIS_OBJECT_HEADER Header;
+    NDIS_PORT_NUMBER PortNumber;
+    ULONG Flags;
+    NDIS_PORT_TYPE Type;
+    NDIS_MEDIA_CONNECT_STATE MediaConnectState;
+    ULONG64 XmitLinkSpeed;
+    ULONG64 RcvLinkSpeed;
+    NET_IF_DIRECTION_TYPE Direction;
+    NDIS_PORT_CONTROL_STATE SendControlState;
+    NDIS_PORT_CONTROL_STATE RcvControlState;
+    NDIS_PORT_AUTHORIZATION_STATE SendAuthorizationState;
+    NDIS_PORT_AUTHORIZATION_STATE RcvAuthorizationState;
+} NDIS_PORT_CHARACTERISTICS, *PNDIS_PORT_CHARACTERISTICS;
+#define NDIS_PORT_CHARACTERISTICS_REVISION_1 1
+#define NDIS_SIZEOF_PORT_CHARACTERISTICS_REVISION_1                                                \
+    RTL_SIZEOF_THROUGH_FIELD_NDIS(NDIS_PORT_CHARACTERISTICS, RcvAuthorizationState)
+#define NDIS_PORT_CHAR_USE_DEFAULT_AUTH_SETTINGS 0x00000001
+
+typedef struct _NDIS_PORT NDIS_PORT, *PNDIS_PORT;
+struct _NDIS_PORT {
+    PNDIS_PORT Next;
+    PVOID NdisReserved;
+    PVOID MiniportReserved;
+    PVOID ProtocolReserved;
+    NDIS_PORT_CHARACTERISTICS PortCharacteristics;
+};
+
 /* The adapter's RSS capabilities (NDIS_RESTART_GENERAL_ATTRIBUTES points at one). */
 typedef struct _NDIS_RECEIVE_SCALE_CAPABILITIES {
     NDIS_OBJECT_HEADER Header;
