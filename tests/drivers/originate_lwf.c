@@ -47,7 +47,7 @@ static PNET_BUFFER_LIST OwnTake(PTL_MODULE Module)
     if (Own == NULL)
         return NULL;
     NdisAcquireSpinLock(&Module->Lock);
-    if (Module->State == TlRunning && Own->Free != NULL) {
+    if (ReadNoFence(&Module->State) == TlRunning && Own->Free != NULL) {
         Nbl = Own->Free;
         Own->Free = NET_BUFFER_LIST_NEXT_NBL(Nbl);
         NET_BUFFER_LIST_NEXT_NBL(Nbl) = NULL;
@@ -69,7 +69,7 @@ static VOID OwnPut(PTL_MODULE Module, PNET_BUFFER_LIST Nbl)
     NdisAcquireSpinLock(&Module->Lock);
     NET_BUFFER_LIST_NEXT_NBL(Nbl) = Own->Free;
     Own->Free = Nbl;
-    if (--Own->Outstanding == 0 && Module->State == TlPausing)
+    if (--Own->Outstanding == 0 && ReadNoFence(&Module->State) == TlPausing)
         KeSetEvent(&Module->Idle, IO_NO_INCREMENT, FALSE);
     NdisReleaseSpinLock(&Module->Lock);
 }
@@ -176,7 +176,7 @@ _Use_decl_annotations_ static NDIS_STATUS OwnPause(NDIS_HANDLE FilterModuleConte
        told it about the pause yet. */
     NdisMSleep(200);
     NdisAcquireSpinLock(&Module->Lock);
-    Module->State = TlPausing;
+    InterlockedExchange(&Module->State, TlPausing);
     if (Own != NULL && Own->Outstanding != 0)
         KeClearEvent(&Module->Idle);
     else

@@ -5,10 +5,13 @@
  * Positions: the stack of an adapter is numbered bottom-up; the miniport is
  * position -1, slot i (spec order) is position i, the protocol is position
  * nslots. Datapath routing only walks positions; it never takes a lock. A
- * module pointer or a module's handlers change only while the whole stack is
- * Paused, i.e. when the miniport and the protocol have every NBL back and
- * originate nothing, so no datapath walk can be running concurrently (a
- * filter that still originates then is what the verifier reports).
+ * module pointer changes only while the whole stack is Paused, i.e. when the
+ * miniport and the protocol have every NBL back and originate nothing, so no
+ * datapath walk can be running concurrently (a filter that still originates
+ * then is what the verifier reports). A module's handlers change while the
+ * stack is Paused (FilterSetModuleOptions) or while that module is
+ * Restarting and so admits no datapath call (FilterRestart; the argument is
+ * at NdisSetOptionalHandlers in ndis_filter.c).
  */
 #ifndef NDISEMU_NDIS_INTERNAL_H
 #define NDISEMU_NDIS_INTERNAL_H

@@ -29,7 +29,8 @@
  *     that counted the frame as outstanding under its lock, which its
  *     FilterPause then waits for. A context that began after the call, such
  *     as a DPC that FilterPause queued (tests/drivers/bad_call_while_paused.c),
- *     is caused by the pause. Both times come from one monotonic clock, read
+ *     is caused by the pause, and so is anything called from inside
+ *     FilterPause. Both times come from one monotonic clock, read
  *     in happens-before order, so a context FilterPause caused has
  *     start_ns >= pause_called_ns and "<" never excuses it.
  *
@@ -76,9 +77,12 @@ void emu_verify_originate(struct emu_module *m, const char *api, PNET_BUFFER_LIS
     if (atomic_load(own ? &m->orig_open : &m->dp_open))
         return; /* (2), (3) */
     int st = atomic_load(&m->state);
-    if (st == EMU_MS_PAUSING && own && !datapath && top != NULL &&
+    /* (3): decided before FilterPause was called. Only for a context with no
+       callback of m on it: inside FilterPause (even one that a long-running
+       work item called) the driver knows. */
+    if (st == EMU_MS_PAUSING && own && mine == NULL && top != NULL &&
         top->start_ns < atomic_load(&m->pause_called_ns))
-        return; /* (3): decided before FilterPause was called */
+        return;
     if (st == EMU_MS_RESTARTING) {
         bool mine_restart = in_filter_restart(mine);
         if (!mine_restart && atomic_load(&m->restart_calling))
