@@ -260,7 +260,10 @@ static bool phase_send_cancel(struct conf *c, struct conf_phase *p)
                                      delta(c, 1, EMU_SEND_CANCELS) == 0);
          t++)
         sleep_s(0.005);
-    snprintf(p->detail, sizeof(p->detail), "NdisCancelSendNetBufferLists from the protocol");
+    snprintf(p->detail, sizeof(p->detail),
+             "NdisCancelSendNetBufferLists from the protocol, %llu+%llu queued sends aborted",
+             (unsigned long long)delta(c, 0, EMU_TX_ABORTED),
+             (unsigned long long)delta(c, 1, EMU_TX_ABORTED));
     for (unsigned i = 0; i < CONF_ADAPTERS; i++)
         if (delta(c, i, EMU_SEND_CANCELS_AT_MINIPORT) != 1)
             return fail(p, "adapter %u: the send cancel did not reach the miniport", i);
