@@ -260,7 +260,10 @@ static bool phase_send_cancel(struct conf *c, struct conf_phase *p)
                                      delta(c, 1, EMU_SEND_CANCELS) == 0);
          t++)
         sleep_s(0.005);
-    snprintf(p->detail, sizeof(p->detail), "NdisCancelSendNetBufferLists from the protocol");
+    snprintf(p->detail, sizeof(p->detail),
+             "NdisCancelSendNetBufferLists from the protocol, %llu+%llu queued sends aborted",
+             (unsigned long long)delta(c, 0, EMU_TX_ABORTED),
+             (unsigned long long)delta(c, 1, EMU_TX_ABORTED));
     for (unsigned i = 0; i < CONF_ADAPTERS; i++)
         if (delta(c, i, EMU_SEND_CANCELS_AT_MINIPORT) != 1)
             return fail(p, "adapter %u: the send cancel did not reach the miniport", i);
@@ -282,15 +285,33 @@ static bool phase_detach(struct conf *c, struct conf_phase *p)
     return all_running(c, p) && traffic_ok(c, p, MOVED);
 }
 
-static bool phase_connectivity(struct conf *c, struct conf_phase *p)
+/* Traffic stopped and every stack paused with nothing in flight: the
+   stop_traffic joins the threads that originate; flushing DPCs twice runs
+   what they had queued and what that queued in turn (a filter's own DPC),
+   so no indication is still on its way when the stacks pause. */
+static void quiesce(struct conf *c)
 {
-    sleep_s(1.0);
-    await_traffic(c);
-    /* Stop originating first: then pausing waits for every packet to come
-       back without a Pausing filter having to hand any back undelivered. */
     emu_session_stop_traffic(c->s);
+    KeFlushQueuedDpcs();
+    KeFlushQueuedDpcs();
     for (unsigned i = 0; i < CONF_ADAPTERS; i++)
         emu_adapter_pause(adapter(c, i));
+}
+
+static bool phase_connectivity(struct conf *c, struct conf_phase *p)
+{
+    /* A window that starts and ends with nothing in flight: then every
+       packet originated in it must have arrived. */
+    quiesce(c);
+    snap(c);
+    for (unsigned i = 0; i < CONF_ADAPTERS; i++)
+        if (emu_adapter_restart(adapter(c, i)) != NDIS_STATUS_SUCCESS)
+            return fail(p, "adapter %u: restart failed", i);
+    for (unsigned i = 0; i < CONF_ADAPTERS; i++)
+        emu_host_start_traffic(emu_session_host(c->s, i));
+    sleep_s(1.0);
+    await_traffic(c);
+    quiesce(c);
     if (!traffic_ok(c, p, LOSSLESS))
         return false;
     for (unsigned i = 0; i < CONF_ADAPTERS; i++) {

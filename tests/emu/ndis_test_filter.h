@@ -210,6 +210,9 @@ static NDIS_STATUS tf_set_module_options(NDIS_HANDLE ctx)
     return NdisSetOptionalHandlers(m->h, (PNDIS_DRIVER_OPTIONAL_HANDLERS)&pc);
 }
 
+/* If set, tf_register lets it add handlers before registering. */
+static void (*tf_customize)(PNDIS_FILTER_DRIVER_CHARACTERISTICS ch);
+
 static inline NDIS_STATUS tf_register(struct tf_driver *d, const char *name)
 {
     memset(d, 0, offsetof(struct tf_driver, k));
@@ -239,6 +242,8 @@ static inline NDIS_STATUS tf_register(struct tf_driver *d, const char *name)
     ch.ReturnNetBufferListsHandler = tf_return;
     ch.SendNetBufferListsHandler = tf_send;
     ch.SendNetBufferListsCompleteHandler = tf_send_complete;
+    if (tf_customize != NULL)
+        tf_customize(&ch);
     NDIS_STATUS st = NdisFRegisterFilterDriver(&d->obj, d, &ch, &d->handle);
     emu_work_drain();
     return st;

@@ -44,6 +44,7 @@ enum emu_host_counter {
     EMU_TX_DROPPED_BY_FILTER, /* completed without reaching the miniport */
     EMU_TX_REFUSED_PAUSED,    /* completed with NDIS_STATUS_PAUSED */
     EMU_TX_CORRUPTED,
+    EMU_TX_ABORTED, /* completed NDIS_STATUS_SEND_ABORTED by a send cancel */
     /* The control path (host_control.c); filter_* are NDIS's calls into the
        adapter's filters (adapter.h, enum emu_filter_call). */
     EMU_OID_ISSUED,             /* by the protocol */

@@ -24,6 +24,7 @@ static const char *const counter_names[EMU_HOST_COUNTER_COUNT] = {
     "tx_dropped_by_filter",
     "tx_refused_paused",
     "tx_corrupted",
+    "tx_aborted",
     "oid_issued",
     "oid_pended",
     "oid_completed",

@@ -208,14 +208,6 @@ void host_mp_cancel_oid(void *ctx, PVOID request_id)
     pthread_mutex_unlock(&c->mu);
 }
 
-/* The miniport's sends are queued only for a DPC hop, and the protocol sets
-   no cancel id on them, so a cancel finds none: it is counted. */
-void host_mp_cancel_send(void *ctx, PVOID cancel_id)
-{
-    (void)cancel_id;
-    host_count(ctx, EMU_SEND_CANCELS_AT_MINIPORT, 1);
-}
-
 void host_mp_device_pnp(void *ctx, PNET_DEVICE_PNP_EVENT ev)
 {
     (void)ev;

@@ -137,6 +137,9 @@ struct host_control {
     atomic_int cancel_sends; /* cancels the sender still has to make */
 };
 
+/* The cancel id the protocol sets on every send of adapter h. */
+#define HOST_CANCEL_ID(h) ((PVOID)(uintptr_t)((h)->index + 1))
+
 struct emu_host {
     struct emu_host_config cfg;
     struct emu_adapter *ad;
@@ -218,6 +221,7 @@ void host_mp_send(void *ctx, PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER port, ULONG
 void host_mp_return(void *ctx, PNET_BUFFER_LIST nbls, ULONG flags);
 void host_mp_pause(void *ctx);
 void host_mp_restart(void *ctx);
+void host_mp_cancel_send(void *ctx, PVOID cancel_id);
 
 /* host_protocol.c */
 bool host_pr_init(struct emu_host *h, char *err, size_t errlen);
@@ -236,7 +240,6 @@ bool host_ctl_init(struct emu_host *h, char *err, size_t errlen);
 void host_ctl_fini(struct emu_host *h);
 NDIS_STATUS host_mp_oid(void *ctx, PNDIS_OID_REQUEST req);
 void host_mp_cancel_oid(void *ctx, PVOID request_id);
-void host_mp_cancel_send(void *ctx, PVOID cancel_id);
 void host_mp_device_pnp(void *ctx, PNET_DEVICE_PNP_EVENT ev);
 void host_pr_oid_complete(void *ctx, PNDIS_OID_REQUEST req, NDIS_STATUS status);
 void host_pr_status(void *ctx, PNDIS_STATUS_INDICATION ind);

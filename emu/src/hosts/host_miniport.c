@@ -233,6 +233,47 @@ void host_mp_send(void *ctx, PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER port, ULONG
     complete_sends(h, nbls, cflags);
 }
 
+/*
+ * MiniportCancelSend: the sends still queued for the completion DPC that
+ * carry the cancel id complete now with NDIS_STATUS_SEND_ABORTED; the rest
+ * go back on the queue. The queue is taken with one exchange, as the DPC
+ * takes it, so each NBL is completed by exactly one of them; Pause waits on
+ * tx_pending, which the aborted ones leave through complete_sends.
+ */
+void host_mp_cancel_send(void *ctx, PVOID cancel_id)
+{
+    struct emu_host *h = ctx;
+    PNET_BUFFER_LIST keep = NULL, keep_last = NULL, gone = NULL, *gone_tail = &gone;
+    uint64_t n = 0;
+
+    host_count(h, EMU_SEND_CANCELS_AT_MINIPORT, 1);
+    for (PNET_BUFFER_LIST nbl = atomic_exchange(&h->mp.deferred, NULL), next; nbl; nbl = next) {
+        next = NET_BUFFER_LIST_NEXT_NBL(nbl);
+        NET_BUFFER_LIST_NEXT_NBL(nbl) = NULL;
+        if (NDIS_GET_NET_BUFFER_LIST_CANCEL_ID(nbl) == cancel_id) {
+            NET_BUFFER_LIST_STATUS(nbl) = NDIS_STATUS_SEND_ABORTED;
+            *gone_tail = nbl;
+            gone_tail = &NET_BUFFER_LIST_NEXT_NBL(nbl);
+            n++;
+        } else {
+            NET_BUFFER_LIST_NEXT_NBL(nbl) = keep;
+            keep = nbl;
+            if (!keep_last)
+                keep_last = nbl;
+        }
+    }
+    if (keep) {
+        host_nbl_push(&h->mp.deferred, keep, keep_last);
+        KeInsertQueueDpc(&h->mp.complete_dpc, NULL, NULL);
+    }
+    if (gone) {
+        host_count(h, EMU_TX_ABORTED, n);
+        complete_sends(h, gone,
+                       KeGetCurrentIrql() >= DISPATCH_LEVEL ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL
+                                                            : 0);
+    }
+}
+
 void host_mp_pause(void *ctx)
 {
     struct emu_host *h = ctx;

@@ -135,6 +135,7 @@ static PNET_BUFFER_LIST build_batch(struct emu_host *h, unsigned want, unsigned 
         struct host_slot *s = pr->local;
         pr->local = s->next;
         host_slot_fill(h, s, (uint32_t)(emu_rng_next(&pr->rng) % h->cfg.traffic->count), &pr->rng);
+        NDIS_SET_NET_BUFFER_LIST_CANCEL_ID(s->nbl, HOST_CANCEL_ID(h));
         *tail = s->nbl;
         tail = &NET_BUFFER_LIST_NEXT_NBL(s->nbl);
         n++;
@@ -211,7 +212,7 @@ static void *host_pr_sender(void *arg)
             /* Inside the busy window, like a send: the stack is not Paused. */
             atomic_fetch_sub(&h->ctl.cancel_sends, 1);
             host_count(h, EMU_SEND_CANCELS, 1);
-            emu_protocol_cancel_send(h->ad, (PVOID)(uintptr_t)(h->index + 1));
+            emu_protocol_cancel_send(h->ad, HOST_CANCEL_ID(h));
         }
         unsigned n;
         PNET_BUFFER_LIST nbls = build_batch(h, h->cfg.batch, &n);

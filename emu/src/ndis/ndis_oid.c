@@ -193,8 +193,10 @@ static NDIS_STATUS oid_down(struct emu_adapter *ad, int pos, struct emu_party *f
     struct oid_hop *h = calloc(1, sizeof(*h));
     if (h == NULL)
         return NDIS_STATUS_RESOURCES;
+    /* After a completion the request may be freed: read it only before. */
+    NDIS_OID oid = oid_of(req);
     h->req = req;
-    h->oid = oid_of(req);
+    h->oid = oid;
     h->sender = from;
     pthread_mutex_lock(&g_mu);
     struct emu_module *m = next_locked(ad, pos, -1, CTL_OID);
@@ -227,7 +229,7 @@ static NDIS_STATUS oid_down(struct emu_adapter *ad, int pos, struct emu_party *f
             emu_violation(EMU_RULE_OID_COMPLETE_TWICE, m->name, "FilterOidRequest",
                           "FilterOidRequest returned 0x%08x for OID 0x%08x after completing it "
                           "with NdisFOidRequestComplete (only PENDING may follow a completion)",
-                          (unsigned)st, (unsigned)oid_of(req));
+                          (unsigned)st, (unsigned)oid);
     }
     if (m != NULL)
         put_module(m);
