@@ -13,7 +13,8 @@
  *
  * Expected finding: nbl-own-passed-back in NdisFReturnNetBufferLists. The
  * NBLs it so loses are never freed: their pool is freed with them still
- * allocated at detach (nbl-leak, a consequence, allowed by the test).
+ * allocated at detach (nbl-leak) and they are still charged to the driver
+ * at unload (resource-leak): consequences, allowed by the test.
  */
 #include "tl_own.h"
 

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "kernel.h"
+#include "resources.h"
 #include "verifier.h"
 
 #include <dlfcn.h>
@@ -203,8 +204,11 @@ static NTSTATUS load_into(struct emu_driver *d, char *err, size_t errlen)
         KeFlushQueuedDpcs();
         emu_work_drain();
         ke_pool_check_driver(d, d->name);
+        emu_resources_check_driver(d, d->name);
+        bool threads = ke_thread_check_unload(d, d->name) != 0;
         unlink_driver(d);
-        dlclose(d->dl);
+        if (!threads)
+            dlclose(d->dl);
         d->dl = NULL;
         return st;
     }
@@ -264,8 +268,13 @@ static NTSTATUS unload_keep(struct emu_driver *d)
     emu_watch_end(&watch);
     emu_callctx_pop(&ctx);
     ke_pool_check_driver(d, d->name);
+    emu_resources_check_driver(d, d->name);
+    /* A thread still running the driver's code keeps the image mapped:
+       unmapping it would crash ndisemu before the finding is reported. */
+    bool threads = ke_thread_check_unload(d, d->name) != 0;
     unlink_driver(d);
-    dlclose(d->dl);
+    if (!threads)
+        dlclose(d->dl);
     d->dl = NULL;
     return STATUS_SUCCESS;
 }

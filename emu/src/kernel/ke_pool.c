@@ -105,7 +105,7 @@ static struct pool_acct *account(const struct emu_driver *drv, ULONG tag)
 }
 
 /* Pool tags read as poolmon shows them: the bytes in memory order. */
-static void tag_text(ULONG tag, char out[5])
+void emu_tag_text(ULONG tag, char out[5])
 {
     int i;
     for (i = 0; i < 4; i++) {
@@ -195,8 +195,8 @@ void emu_pool_free(void *p, ULONG tag, void *caller)
     check_queued_in(p, h->size, caller);
     if (tag != 0 && (tag & 0x7fffffffu) != (h->tag & 0x7fffffffu)) {
         char want[5], got[5];
-        tag_text(h->tag, want);
-        tag_text(tag, got);
+        emu_tag_text(h->tag, want);
+        emu_tag_text(tag, got);
         emu_violation(EMU_RULE_POOL_WRONG_TAG, emu_module_for_address(caller), NULL,
                       "ExFreePoolWithTag(%p, '%s'): block was allocated with tag '%s' (0xC2, 0xA)",
                       p, got, want);
@@ -249,7 +249,7 @@ void ke_pool_check_driver(struct emu_driver *d, const char *name)
     /* Reported outside the lock: emu_violation may print. */
     for (i = 0; i < n; i++) {
         char t[5];
-        tag_text(leaks[i].tag, t);
+        emu_tag_text(leaks[i].tag, t);
         emu_violation(EMU_RULE_POOL_LEAK, name, "DriverUnload",
                       "%zu allocation(s), %zu bytes with tag '%s' still allocated at unload",
                       leaks[i].count, leaks[i].bytes, t);

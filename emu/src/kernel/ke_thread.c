@@ -24,6 +24,58 @@ static POBJECT_TYPE g_event_type_ptr = &g_event_type;
 POBJECT_TYPE *PsThreadType = &g_thread_type_ptr;
 POBJECT_TYPE *ExEventObjectType = &g_event_type_ptr;
 
+/*
+ * Running system threads by driver, for thread-at-unload (ke_thread_check_unload).
+ * A thread is on the list from before pthread_create until thread_finish,
+ * which takes it off before it signals the thread object: so a driver
+ * whose unload waited for its thread's object finds it gone, and a thread
+ * still on the list at the check is one whose start routine (driver code)
+ * has not ended.
+ */
+#define RUNNING_MAX 256
+static pthread_mutex_t g_running_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct running {
+    struct _KTHREAD *t;
+    const struct emu_driver *drv;
+} g_running[RUNNING_MAX];
+
+static void running_add(struct _KTHREAD *t, const struct emu_driver *drv)
+{
+    unsigned i;
+    pthread_mutex_lock(&g_running_lock);
+    for (i = 0; i < RUNNING_MAX; i++)
+        if (g_running[i].t == NULL) {
+            g_running[i] = (struct running){t, drv};
+            break;
+        }
+    pthread_mutex_unlock(&g_running_lock);
+}
+
+static void running_remove(struct _KTHREAD *t)
+{
+    unsigned i;
+    pthread_mutex_lock(&g_running_lock);
+    for (i = 0; i < RUNNING_MAX; i++)
+        if (g_running[i].t == t)
+            g_running[i].t = NULL;
+    pthread_mutex_unlock(&g_running_lock);
+}
+
+unsigned ke_thread_check_unload(const struct emu_driver *d, const char *name)
+{
+    unsigned i, n = 0;
+    pthread_mutex_lock(&g_running_lock);
+    for (i = 0; i < RUNNING_MAX; i++)
+        n += g_running[i].t != NULL && g_running[i].drv == d;
+    pthread_mutex_unlock(&g_running_lock);
+    if (n != 0)
+        emu_violation(EMU_RULE_THREAD_AT_UNLOAD, name, "DriverUnload",
+                      "%u system thread(s) of the driver still running after DriverUnload "
+                      "returned (0xCE); ndisemu keeps the image mapped for them",
+                      n);
+    return n;
+}
+
 static void thread_deref(struct _KTHREAD *t)
 {
     if (InterlockedDecrement(&t->refs) == 0)
@@ -43,6 +95,7 @@ static void thread_finish(void *arg)
     }
     /* After the signal a waiter may drop the last reference and free t:
        nothing of this thread may touch it any more, TSD destructor included. */
+    running_remove(t);
     ke_thread_forget();
     ke_dispatcher_lock();
     t->Header.SignalState = 1;
@@ -89,7 +142,9 @@ NTSTATUS NTAPI PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
     t->module = emu_module_for_address((const void *)StartRoutine);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    running_add(t, emu_driver_for_address((const void *)StartRoutine));
     if (pthread_create(&th, &attr, thread_main, t) != 0) {
+        running_remove(t);
         pthread_attr_destroy(&attr);
         free(t);
         return STATUS_INSUFFICIENT_RESOURCES;

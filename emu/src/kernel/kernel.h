@@ -145,6 +145,10 @@ void ke_dispatcher_unlock(void);
 void ke_dispatcher_broadcast(void); /* call with the lock held */
 /* Pool-leak check at unload: one finding per tag still allocated. */
 void ke_pool_check_driver(struct emu_driver *d, const char *name);
+/* A pool tag as poolmon shows it: its bytes in memory order. */
+void emu_tag_text(ULONG tag, char out[5]);
+/* thread-at-unload: the driver's system threads still running; the count. */
+unsigned ke_thread_check_unload(const struct emu_driver *d, const char *name);
 void ke_loader_shutdown(void);
 uint64_t ke_interrupt_time_100ns(void);
 

@@ -27,6 +27,7 @@
 
 #include "fault.h"
 #include "kernel.h"
+#include "resources.h"
 
 #define RWL_MAGIC 0x52574c58u /* 'RWLX' */
 #define RWL_READ 1
@@ -264,6 +265,7 @@ ULONG NdisSystemProcessorCount(VOID)
 enum { WI_IDLE, WI_QUEUED, WI_ORPHANED };
 struct ndis_work_item {
     NDIS_HANDLE owner;
+    struct emu_res_acct *acct; /* resource-leak (resources.h) */
     NDIS_IO_WORKITEM_ROUTINE routine;
     PVOID context;
     _Atomic int queued; /* WI_IDLE, WI_QUEUED, WI_ORPHANED */
@@ -278,6 +280,8 @@ NDIS_HANDLE NdisAllocateIoWorkItem(NDIS_HANDLE NdisObjectHandle)
     if (wi == NULL)
         return NULL;
     wi->owner = NdisObjectHandle;
+    wi->acct = emu_res_account(EMU_RES_WORKITEM, 0, __builtin_return_address(0));
+    emu_res_charge(wi->acct, wi);
     emu_handle_issue(wi, EMU_HANDLE_IO_WORKITEM);
     return wi;
 }
@@ -319,6 +323,7 @@ VOID NdisFreeIoWorkItem(NDIS_HANDLE NdisIoWorkItemHandle)
     if (!emu_handle_check(wi, EMU_HANDLE_IO_WORKITEM, "NdisFreeIoWorkItem"))
         return;
     emu_handle_retire(wi);
+    emu_res_release(wi->acct);
     int queued = WI_QUEUED;
     if (atomic_compare_exchange_strong(&wi->queued, &queued, WI_ORPHANED)) {
         emu_violation(EMU_RULE_OBJECT_FREED_WHILE_QUEUED, NULL, "NdisFreeIoWorkItem",

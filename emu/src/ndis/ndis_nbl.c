@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "fault.h"
+#include "handles.h"
+#include "resources.h"
 #include "kernel.h"
 
 #define EMU_MDL_RETREAT 0x4000 /* MdlFlags bit: allocated by NdisRetreatNetBufferDataStart */
@@ -21,6 +23,8 @@
    still allocated so lives on until they are freed, its handle retired. */
 struct emu_nbl_pool {
     bool is_nb_pool;
+    struct emu_res_acct *acct;      /* the pool, charged to its allocator (resources.h) */
+    struct emu_res_acct *item_acct; /* each NBL (NB) allocated from it */
     NET_BUFFER_LIST_POOL_PARAMETERS p;
     struct emu_party *party;
     _Atomic long refs;
@@ -44,6 +48,14 @@ static struct emu_nbl_pool *pool_from_handle(NDIS_HANDLE h, bool nb_pool, const 
                                                                                           : NULL;
 }
 
+static void charge_pool(struct emu_nbl_pool *pool, enum emu_res_kind kind,
+                        enum emu_res_kind item_kind, const void *caller)
+{
+    pool->acct = emu_res_account(kind, pool->p.PoolTag, caller);
+    pool->item_acct = emu_res_account(item_kind, pool->p.PoolTag, caller);
+    emu_res_charge(pool->acct, pool);
+}
+
 NDIS_HANDLE NdisAllocateNetBufferListPool(NDIS_HANDLE NdisHandle,
                                           PNET_BUFFER_LIST_POOL_PARAMETERS Parameters)
 {
@@ -58,6 +70,7 @@ NDIS_HANDLE NdisAllocateNetBufferListPool(NDIS_HANDLE NdisHandle,
         return NULL;
     memcpy(&pool->p, Parameters, NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1);
     pool->party = party_for_pool_handle(NdisHandle);
+    charge_pool(pool, EMU_RES_NBL_POOL, EMU_RES_NBL, __builtin_return_address(0));
     atomic_init(&pool->refs, 1);
     emu_handle_issue(pool, EMU_HANDLE_NBL_POOL);
     return pool;
@@ -78,6 +91,7 @@ NDIS_HANDLE NdisAllocateNetBufferPool(NDIS_HANDLE NdisHandle,
     pool->p.PoolTag = Parameters->PoolTag;
     pool->p.DataSize = Parameters->DataSize;
     pool->party = party_for_pool_handle(NdisHandle);
+    charge_pool(pool, EMU_RES_NB_POOL, EMU_RES_NB, __builtin_return_address(0));
     atomic_init(&pool->refs, 1);
     emu_handle_issue(pool, EMU_HANDLE_NB_POOL);
     return pool;
@@ -96,6 +110,7 @@ static void free_pool(NDIS_HANDLE PoolHandle, bool nb_pool, const char *api)
     if (pool == NULL)
         return;
     emu_handle_retire(pool);
+    emu_res_release(pool->acct);
     long n = atomic_load(&pool->refs) - 1;
     if (n != 0)
         emu_violation(EMU_RULE_NBL_LEAK, NULL, api, "%s with %ld buffers still allocated from it",
@@ -184,6 +199,9 @@ static PNET_BUFFER_LIST alloc_nbl(struct emu_nbl_pool *pool, USHORT ctx_size, US
         nbl->FirstNetBuffer = nb;
     }
     atomic_fetch_add(&pool->refs, 1);
+    emu_res_charge(pool->item_acct, blk);
+    if (nbl->Context != NULL)
+        emu_res_charge_part(pool->item_acct, nbl->Context);
     if (emu_ndis_verifying())
         emu_nbl_verify_alloc(nbl, pool->party);
     return nbl;
@@ -229,6 +247,7 @@ PNET_BUFFER NdisAllocateNetBuffer(NDIS_HANDLE PoolHandle, PMDL MdlChain, ULONG D
         return NULL;
     nb_init(nb, pool, MdlChain, DataOffset, DataLength);
     atomic_fetch_add(&pool->refs, 1);
+    emu_res_charge(pool->item_acct, nb);
     return nb;
 }
 
@@ -236,7 +255,10 @@ VOID NdisFreeNetBuffer(PNET_BUFFER NetBuffer)
 {
     if (NetBuffer == NULL)
         return;
-    pool_put(NetBuffer->NdisPoolHandle);
+    struct emu_nbl_pool *pool = NetBuffer->NdisPoolHandle;
+    if (pool != NULL)
+        emu_res_release(pool->item_acct);
+    pool_put(pool);
     free(NetBuffer);
 }
 
@@ -259,6 +281,7 @@ VOID NdisFreeNetBufferList(PNET_BUFFER_LIST NetBufferList)
         free(c);
         c = next;
     }
+    emu_res_release(h->pool->item_acct);
     pool_put(h->pool);
     h->magic = 0;
     free(h);
@@ -298,15 +321,25 @@ VOID NdisFreeNetBufferListContext(PNET_BUFFER_LIST NetBufferList, USHORT Context
     }
 }
 
+/* An MDL of NdisAllocateMdl, with the account it is charged to. */
+struct emu_ndis_mdl {
+    struct emu_res_acct *acct;
+    void *pad;
+    MDL mdl;
+};
+
 PMDL NdisAllocateMdl(NDIS_HANDLE NdisHandle, PVOID VirtualAddress, UINT Length)
 {
     if (emu_fault_should_fail("NdisAllocateMdl", __builtin_return_address(0)))
         return NULL;
     (void)NdisHandle;
     emu_irql_require_max("NdisAllocateMdl", DISPATCH_LEVEL);
-    PMDL m = calloc(1, sizeof(*m));
-    if (m == NULL)
+    struct emu_ndis_mdl *x = calloc(1, sizeof(*x));
+    if (x == NULL)
         return NULL;
+    x->acct = emu_res_account(EMU_RES_MDL, 0, __builtin_return_address(0));
+    emu_res_charge(x->acct, x);
+    PMDL m = &x->mdl;
     m->Size = sizeof(MDL);
     m->MdlFlags = MDL_SOURCE_IS_NONPAGED_POOL;
     m->MappedSystemVa = VirtualAddress;
@@ -318,7 +351,11 @@ PMDL NdisAllocateMdl(NDIS_HANDLE NdisHandle, PVOID VirtualAddress, UINT Length)
 
 VOID NdisFreeMdl(PMDL Mdl)
 {
-    free(Mdl);
+    if (Mdl == NULL)
+        return;
+    struct emu_ndis_mdl *x = (struct emu_ndis_mdl *)((char *)Mdl - offsetof(struct emu_ndis_mdl, mdl));
+    emu_res_release(x->acct);
+    free(x);
 }
 
 PVOID NdisGetDataBuffer(PNET_BUFFER NetBuffer, ULONG BytesNeeded, PVOID Storage, UINT AlignMultiple,

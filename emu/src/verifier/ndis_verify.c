@@ -203,8 +203,8 @@ bool emu_nbl_try_transfer(PNET_BUFFER_LIST nbl, struct emu_party *from, struct e
         bool fresh = (cur == NULL);
         /* Back at its source, an NBL is its driver's again: any module of that
            driver may originate it anew (a driver-wide pool and free list). */
-        bool home = (cur != NULL && cur == h->source && !returning &&
-                     (cur == from || same_driver(cur, from)));
+        bool home = (cur != NULL && cur == h->source &&
+                     (cur == from || (!returning && same_driver(cur, from))));
         if (cur != from && !fresh && !home)
             break;
         if (fresh && returning) {
