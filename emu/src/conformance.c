@@ -48,8 +48,8 @@ struct conf {
 };
 
 static const char *const g_phase_names[] = {
-    "load",   "traffic", "receive-resources", "pause-restart",   "media",        "reset",
-    "oid",    "pnp",     "send-cancel",       "detach-reattach", "connectivity", "unload",
+    "load", "traffic", "receive-resources", "pause-restart",   "media",        "reset",
+    "oid",  "pnp",     "send-cancel",       "detach-reattach", "connectivity", "unload",
 };
 #define CONF_NPHASES (sizeof(g_phase_names) / sizeof(g_phase_names[0]))
 
@@ -129,15 +129,16 @@ static bool traffic_ok(struct conf *c, struct conf_phase *p, enum traffic_check 
     for (unsigned i = 0; i < CONF_ADAPTERS; i++) {
         if (delta(c, i, EMU_RX_CORRUPTED) || delta(c, i, EMU_TX_CORRUPTED))
             return fail(p, "adapter %u: corrupted packets", i);
-        if (want >= MOVED && (!delta(c, i, EMU_RX_DELIVERED) || !delta(c, i, EMU_TX_REACHED_MINIPORT)))
+        if (want >= MOVED &&
+            (!delta(c, i, EMU_RX_DELIVERED) || !delta(c, i, EMU_TX_REACHED_MINIPORT)))
             return fail(p, "adapter %u: no traffic reached the other end (rx %llu, tx %llu)", i,
                         (unsigned long long)delta(c, i, EMU_RX_DELIVERED),
                         (unsigned long long)delta(c, i, EMU_TX_REACHED_MINIPORT));
         if (want >= LOSSLESS &&
             (delta(c, i, EMU_RX_DROPPED_BY_FILTER) || delta(c, i, EMU_TX_DROPPED_BY_FILTER) ||
              delta(c, i, EMU_TX_REFUSED_PAUSED)))
-            return fail(p, "adapter %u: a running stack lost packets (rx %llu, tx %llu dropped)",
-                        i, (unsigned long long)delta(c, i, EMU_RX_DROPPED_BY_FILTER),
+            return fail(p, "adapter %u: a running stack lost packets (rx %llu, tx %llu dropped)", i,
+                        (unsigned long long)delta(c, i, EMU_RX_DROPPED_BY_FILTER),
                         (unsigned long long)(delta(c, i, EMU_TX_DROPPED_BY_FILTER) +
                                              delta(c, i, EMU_TX_REFUSED_PAUSED)));
     }
@@ -256,9 +257,8 @@ static bool phase_send_cancel(struct conf *c, struct conf_phase *p)
     for (unsigned i = 0; i < CONF_ADAPTERS; i++)
         emu_host_cancel_sends(emu_session_host(c->s, i));
     /* The protocol's sender makes the call; it sends every few microseconds. */
-    for (unsigned t = 0; t < 200 && (delta(c, 0, EMU_SEND_CANCELS) == 0 ||
-                                     delta(c, 1, EMU_SEND_CANCELS) == 0);
-         t++)
+    for (unsigned t = 0;
+         t < 200 && (delta(c, 0, EMU_SEND_CANCELS) == 0 || delta(c, 1, EMU_SEND_CANCELS) == 0); t++)
         sleep_s(0.005);
     snprintf(p->detail, sizeof(p->detail),
              "NdisCancelSendNetBufferLists from the protocol, %llu+%llu queued sends aborted",
@@ -318,7 +318,8 @@ static bool phase_connectivity(struct conf *c, struct conf_phase *p)
         uint64_t orig = delta(c, i, EMU_RX_ORIGINATED), dlv = delta(c, i, EMU_RX_DELIVERED);
         uint64_t sent = delta(c, i, EMU_TX_SENT), wire = delta(c, i, EMU_TX_REACHED_MINIPORT);
         if (orig != dlv || sent != wire || sent != delta(c, i, EMU_TX_COMPLETED))
-            return fail(p, "adapter %u: rx %llu originated, %llu delivered; tx %llu sent, %llu "
+            return fail(p,
+                        "adapter %u: rx %llu originated, %llu delivered; tx %llu sent, %llu "
                         "reached the miniport",
                         i, (unsigned long long)orig, (unsigned long long)dlv,
                         (unsigned long long)sent, (unsigned long long)wire);

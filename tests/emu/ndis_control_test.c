@@ -11,7 +11,7 @@
 static struct tf_driver ca, cb;
 
 /* Knobs of the control handlers. */
-static bool ca_pends;               /* ca keeps the request (in ca_pended) and returns PENDING */
+static bool ca_pends;                 /* ca keeps the request (in ca_pended) and returns PENDING */
 static bool cb_completes_and_returns; /* cb's bug: completes the request AND returns its status */
 static PNDIS_OID_REQUEST ca_pended;
 static struct tf_module *ca_module;

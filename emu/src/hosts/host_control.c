@@ -20,8 +20,8 @@
 #include "host_internal.h"
 #include "verifier.h"
 
-#define HOST_OID_VENDOR 0xFF4E4501u  /* ndisemu's vendor OID: a 16-byte signature */
-#define HOST_OID_UNKNOWN 0x00FFFF01u /* an OID nobody supports */
+#define HOST_OID_VENDOR 0xFF4E4501u   /* ndisemu's vendor OID: a 16-byte signature */
+#define HOST_OID_UNKNOWN 0x00FFFF01u  /* an OID nobody supports */
 #define HOST_VENDOR_HOLD_NS 20000000u /* the vendor OID stays pended this long, for cancels */
 #define HOST_MCAST_MAX 32
 #define HOST_MTU 1500
@@ -316,10 +316,10 @@ NDIS_STATUS host_pr_net_pnp(void *ctx, PNET_PNP_EVENT_NOTIFICATION ev)
 struct oid_case {
     NDIS_REQUEST_TYPE type;
     NDIS_OID oid;
-    ULONG len;       /* information buffer length */
-    bool cancel;     /* cancelled right after it pends */
+    ULONG len;        /* information buffer length */
+    bool cancel;      /* cancelled right after it pends */
     NDIS_STATUS want; /* SUCCESS, or the failure the miniport answers */
-    ULONG count;     /* BytesWritten/BytesRead on success, BytesNeeded on a length error */
+    ULONG count;      /* BytesWritten/BytesRead on success, BytesNeeded on a length error */
 };
 
 static const struct oid_case g_cases[] = {
@@ -332,8 +332,9 @@ static const struct oid_case g_cases[] = {
     {NdisRequestQueryInformation, OID_GEN_STATISTICS, 8, false, NDIS_STATUS_BUFFER_TOO_SHORT,
      NDIS_SIZEOF_STATISTICS_INFO_REVISION_1},
     {NdisRequestQueryInformation, OID_802_3_CURRENT_ADDRESS, 6, false, NDIS_STATUS_SUCCESS, 6},
-    {NdisRequestSetInformation, OID_TCP_OFFLOAD_PARAMETERS, NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_1,
-     false, NDIS_STATUS_SUCCESS, NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_1},
+    {NdisRequestSetInformation, OID_TCP_OFFLOAD_PARAMETERS,
+     NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_1, false, NDIS_STATUS_SUCCESS,
+     NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_1},
     {NdisRequestSetInformation, OID_OFFLOAD_ENCAPSULATION,
      NDIS_SIZEOF_OFFLOAD_ENCAPSULATION_REVISION_1, false, NDIS_STATUS_SUCCESS,
      NDIS_SIZEOF_OFFLOAD_ENCAPSULATION_REVISION_1},
@@ -347,7 +348,8 @@ static void fill_set_payload(const struct host_control *c, const struct oid_case
     (void)c;
     memset(buf, 0, HOST_OID_BUF);
     if (k->oid == OID_GEN_CURRENT_PACKET_FILTER) {
-        ULONG f = NDIS_PACKET_TYPE_DIRECTED | NDIS_PACKET_TYPE_MULTICAST | NDIS_PACKET_TYPE_BROADCAST;
+        ULONG f =
+            NDIS_PACKET_TYPE_DIRECTED | NDIS_PACKET_TYPE_MULTICAST | NDIS_PACKET_TYPE_BROADCAST;
         memcpy(buf, &f, sizeof(f));
     } else if (k->oid == OID_802_3_MULTICAST_LIST) {
         static const uint8_t groups[12] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01,

@@ -214,8 +214,7 @@ static NDIS_STATUS oid_down(struct emu_adapter *ad, int pos, struct emu_party *f
         st = m->drv->chars.OidRequestHandler(m->ctx, req);
         emu_callctx_pop(&c);
     } else {
-        st = ad->ops->miniport_oid ? ad->ops->miniport_oid(ad->mp, req)
-                                   : NDIS_STATUS_NOT_SUPPORTED;
+        st = ad->ops->miniport_oid ? ad->ops->miniport_oid(ad->mp, req) : NDIS_STATUS_NOT_SUPPORTED;
     }
     if (st != NDIS_STATUS_PENDING) {
         /* The hop is gone, or being completed, if the callee also completed it. */
