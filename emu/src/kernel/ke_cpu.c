@@ -212,7 +212,7 @@ void ke_thread_info(struct ke_thread_info *out)
 {
     struct _KTHREAD *t = ke_current_thread();
     out->id = t;
-    out->role = t->role ? t->role : "ndisemu thread";
+    out->role = t->role ? t->role : "an ndisemu thread";
     out->home_cpu = t->pinned ? t->last_cpu : -1;
     out->clock = t->clock;
 }
