@@ -18,10 +18,10 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <time.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct emu_cpu {
     pthread_mutex_t lock;
