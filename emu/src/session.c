@@ -425,8 +425,10 @@ void emu_session_destroy(struct emu_session *s)
         return;
     emu_session_stop(s);
     if (s->kernel_up) {
-        emu_watchdog_stop();
+        /* Watched to the end: joining the DPC and worker threads waits for
+           whatever driver routine they may still be stuck in. */
         emu_kernel_shutdown();
+        emu_watchdog_stop();
     }
     emu_traffic_free(s->traffic);
     free(s->samples);

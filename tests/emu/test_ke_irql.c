@@ -89,6 +89,41 @@ int main(int argc, char **argv)
     kt_expect_only(EMU_RULE_IRQL, 2);
     emu_violations_reset();
 
+    /* A callback returning at another IRQL, or holding a spin lock it took:
+       one finding each, naming the callback, and the caller's IRQL back. */
+    {
+        struct emu_callctx c;
+        KSPIN_LOCK lock;
+        KeInitializeSpinLock(&lock);
+        emu_callctx_push(&c, "drv", "FilterRestart", NULL);
+        KeRaiseIrql(DISPATCH_LEVEL, &old);
+        emu_callctx_pop(&c);
+        CHECK(KeGetCurrentIrql() == PASSIVE_LEVEL && emu_cpu_current() == -1);
+        kt_expect_only(EMU_RULE_IRQL, 1);
+        emu_violations_reset();
+        KeRaiseIrql(DISPATCH_LEVEL, &old);
+        emu_callctx_push(&c, "drv", "FilterReceiveNetBufferLists", NULL);
+        KeAcquireSpinLockAtDpcLevel(&lock);
+        emu_callctx_pop(&c);
+        CHECK(KeGetCurrentIrql() == DISPATCH_LEVEL);
+        kt_expect_only(EMU_RULE_IRQL, 1);
+        emu_violations_reset();
+        KeReleaseSpinLockFromDpcLevel(&lock); /* by its owner: no finding */
+        emu_callctx_push(&c, "drv", "FilterReceiveNetBufferLists", NULL);
+        KeLowerIrql(PASSIVE_LEVEL);
+        emu_callctx_pop(&c); /* called at DISPATCH_LEVEL, returned at PASSIVE */
+        CHECK(KeGetCurrentIrql() == DISPATCH_LEVEL && emu_cpu_current() >= 0);
+        kt_expect_only(EMU_RULE_IRQL, 1);
+        emu_violations_reset();
+        /* Balanced: nothing. */
+        emu_callctx_push(&c, "drv", "FilterReceiveNetBufferLists", NULL);
+        KeAcquireSpinLockAtDpcLevel(&lock);
+        KeReleaseSpinLockFromDpcLevel(&lock);
+        emu_callctx_pop(&c);
+        KeLowerIrql(old);
+        CHECK(emu_violation_count() == 0);
+    }
+
     for (i = 0; i < NTHREADS; i++)
         CHECK(pthread_create(&th[i], NULL, hammer, NULL) == 0);
     for (i = 0; i < NTHREADS; i++)

@@ -18,10 +18,10 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <time.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct emu_cpu {
     pthread_mutex_t lock;
@@ -212,7 +212,7 @@ void ke_thread_info(struct ke_thread_info *out)
 {
     struct _KTHREAD *t = ke_current_thread();
     out->id = t;
-    out->role = t->role ? t->role : "ndisemu thread";
+    out->role = t->role ? t->role : "an ndisemu thread";
     out->home_cpu = t->pinned ? t->last_cpu : -1;
     out->clock = t->clock;
 }

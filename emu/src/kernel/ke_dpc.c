@@ -51,7 +51,7 @@ static void *dpc_thread(void *arg)
     struct dpc_queue *q = arg;
     struct _KTHREAD *t = ke_current_thread();
     t->pinned = true;
-    t->role = "DPC thread";
+    t->role = "the DPC thread";
     t->last_cpu = (int)q->index;
     t->module = "ndisemu";
     pthread_mutex_lock(&q->lock);

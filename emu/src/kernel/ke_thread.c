@@ -134,7 +134,7 @@ NTSTATUS NTAPI PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
     InitializeListHead(&t->Header.WaitListHead);
     t->refs = 2; /* the handle, the running thread */
     t->system = true;
-    t->role = "system thread";
+    t->role = "a system thread";
     t->irql = PASSIVE_LEVEL;
     t->cpu = -1;
     t->start = StartRoutine;

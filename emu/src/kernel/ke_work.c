@@ -44,7 +44,7 @@ static void *worker(void *arg)
 {
     (void)arg;
     ke_current_thread()->module = "ndisemu";
-    ke_current_thread()->role = "system worker";
+    ke_current_thread()->role = "a system worker";
     pthread_mutex_lock(&g_lock);
     for (;;) {
         struct work *w;

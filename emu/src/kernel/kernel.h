@@ -75,7 +75,8 @@ void ke_callback_return(const struct emu_callctx *c);
  */
 struct ke_thread_info {
     const void *id;   /* the calling thread's kernel identity */
-    const char *role; /* "DPC thread", "system worker", "system thread", "ndisemu thread" */
+    const char *role; /* "the DPC thread", "a system worker", "a system thread",
+                         "an ndisemu thread" (a host's, the controlling one...) */
     int home_cpu;     /* a DPC thread's CPU, else -1 */
     clockid_t clock;  /* its CPU-time clock */
 };
@@ -114,7 +115,7 @@ struct _KTHREAD {
     void (*start)(void *);
     void *start_ctx;
     const char *module;
-    const char *role;   /* ke_thread_info(); NULL: "ndisemu thread" */
+    const char *role;   /* ke_thread_info(); NULL: "an ndisemu thread" */
     unsigned spinlocks; /* spin locks this context acquired and holds */
     clockid_t clock;    /* this host thread's CPU-time clock */
 };

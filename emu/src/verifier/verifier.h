@@ -91,7 +91,8 @@ const struct emu_callctx *emu_callctx_current(void);
  *    that along);
  *  - every thread inside a driver callback (emu_callctx_push/pop tell it):
  *    a callback that has not returned within the limit is a `deadlock`
- *    naming the callback, its module, the thread and its CPU. A system
+ *    (a `dpc-watchdog` if it was spinning at DISPATCH_LEVEL) naming the
+ *    callback, its module, the thread and its CPU. A system
  *    thread's start routine is exempt: it may run as long as the driver
  *    lives (a callback it makes is not);
  *  - every emulated CPU: one unbroken stretch at DISPATCH_LEVEL longer than

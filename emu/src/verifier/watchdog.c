@@ -201,10 +201,9 @@ static void describe(const struct thread_watch *tw, char *buf, size_t n)
     int k = cpu_of(tw);
     int w;
     if (tw->info.home_cpu >= 0)
-        w = snprintf(buf, n, "the %s of CPU %d", tw->info.role, tw->info.home_cpu);
+        w = snprintf(buf, n, "%s of CPU %d", tw->info.role, tw->info.home_cpu);
     else
-        w = snprintf(buf, n, "%s %s", strchr("aeiou", tw->info.role[0]) ? "an" : "a",
-                     tw->info.role);
+        w = snprintf(buf, n, "%s", tw->info.role);
     if (w < 0 || (size_t)w >= n)
         return;
     if (k >= 0)
@@ -440,7 +439,7 @@ static unsigned check_cpus(uint64_t now)
 /* For the person reading the report: every thread inside a driver. */
 static void print_threads(void)
 {
-    fprintf(stderr, "ndisemu: threads inside driver callbacks when the watchdog fired:\n");
+    bool any = false;
     for (struct thread_watch *tw = g_threads.next; tw != &g_threads; tw = tw->next) {
         struct thread_view v;
         char where[96], module[96], callback[64];
@@ -448,6 +447,9 @@ static void print_threads(void)
             !copy_names(tw, &v, module, sizeof(module), callback, sizeof(callback)))
             continue;
         describe(tw, where, sizeof(where));
+        if (!any)
+            fprintf(stderr, "ndisemu: threads inside driver callbacks when the watchdog fired:\n");
+        any = true;
         fprintf(stderr, "  %s: %s of %s%s\n", where, callback, module,
                 tw->seen_seq == v.seq ? "" : " (moving)");
     }
