@@ -250,18 +250,26 @@ VOID NdisFPauseComplete(NDIS_HANDLE NdisFilterHandle)
     if (m == NULL)
         return;
     emu_irql_require_max("NdisFPauseComplete", DISPATCH_LEVEL);
-    if (!atomic_exchange(&m->pause_pending, false)) {
+    /*
+     * Cleared under m->mu, and m is not touched after the unlock: the paused
+     * module may be detached and freed the moment the waiter in pause_module
+     * (ndis_stack.c), which reads the flag under m->mu, sees it cleared.
+     * Cleared before the lock, the waiter could skip its wait and let the
+     * detach free m while this thread was still in the verifier's check.
+     */
+    pthread_mutex_lock(&m->mu);
+    bool pending = atomic_exchange(&m->pause_pending, false);
+    if (pending) {
+        atomic_store(&m->state, EMU_MS_PAUSED);
+        if (emu_ndis_verifying())
+            emu_verify_pause_complete(m);
+        pthread_cond_broadcast(&m->cv);
+    }
+    pthread_mutex_unlock(&m->mu);
+    if (!pending)
         emu_violation(EMU_RULE_PAUSE_COMPLETE_TWICE, m->name, "NdisFPauseComplete",
                       "NdisFPauseComplete with no pause pending (module is %s)",
                       emu_module_state_name(atomic_load(&m->state)));
-        return;
-    }
-    atomic_store(&m->state, EMU_MS_PAUSED);
-    if (emu_ndis_verifying())
-        emu_verify_pause_complete(m);
-    pthread_mutex_lock(&m->mu);
-    pthread_cond_broadcast(&m->cv);
-    pthread_mutex_unlock(&m->mu);
 }
 
 VOID NdisFRestartComplete(NDIS_HANDLE NdisFilterHandle, NDIS_STATUS Status)
@@ -270,24 +278,36 @@ VOID NdisFRestartComplete(NDIS_HANDLE NdisFilterHandle, NDIS_STATUS Status)
     if (m == NULL)
         return;
     emu_irql_require_max("NdisFRestartComplete", DISPATCH_LEVEL);
-    if (!atomic_exchange(&m->restart_pending, false)) {
+    /* As in NdisFPauseComplete: the waiter in restart_module reads the flag
+       and then restart_status under m->mu, so both are written under it. */
+    pthread_mutex_lock(&m->mu);
+    bool pending = atomic_exchange(&m->restart_pending, false);
+    if (pending) {
+        m->restart_status = Status;
+        atomic_store(&m->state, Status == NDIS_STATUS_SUCCESS ? EMU_MS_RUNNING : EMU_MS_PAUSED);
+        pthread_cond_broadcast(&m->cv);
+    }
+    pthread_mutex_unlock(&m->mu);
+    if (!pending)
         emu_violation(EMU_RULE_STATE, m->name, "NdisFRestartComplete",
                       "NdisFRestartComplete with no restart pending (module is %s)",
                       emu_module_state_name(atomic_load(&m->state)));
-        return;
-    }
-    m->restart_status = Status;
-    atomic_store(&m->state, Status == NDIS_STATUS_SUCCESS ? EMU_MS_RUNNING : EMU_MS_PAUSED);
-    pthread_mutex_lock(&m->mu);
-    pthread_cond_broadcast(&m->cv);
-    pthread_mutex_unlock(&m->mu);
 }
 
+/*
+ * Requests are coalesced per adapter, as NDIS marks a stack for a restart
+ * rather than queueing one per call: the request that finds none pending
+ * queues the work, and the work takes every request made before it starts
+ * (one pause and restart after each of those calls serves them all). A
+ * request made after that queues the next one. Uncoalesced, a driver that
+ * asks often would fill the system work queue with restarts blocked on
+ * ad->ctl, until no worker was left for the work items its pause waits for.
+ */
 static void restart_stack_work(void *arg)
 {
     struct emu_adapter *ad = arg;
     pthread_mutex_lock(&ad->ctl);
-    atomic_fetch_sub(&ad->restart_requests, 1);
+    atomic_store(&ad->restart_requests, 0);
     if (ad->started) {
         emu_stack_pause_locked(ad, NDIS_PAUSE_FILTER_RESTART_STACK);
         emu_stack_restart_locked(ad);
@@ -307,7 +327,7 @@ NDIS_STATUS NdisFRestartFilter(NDIS_HANDLE NdisFilterHandle)
                       "NdisFRestartFilter while the module is %s", emu_module_state_name(st));
         return NDIS_STATUS_FAILURE;
     }
-    atomic_fetch_add(&m->party.ad->restart_requests, 1);
-    emu_work_queue(restart_stack_work, m->party.ad, m->name, "NdisFRestartFilter");
+    if (atomic_fetch_add(&m->party.ad->restart_requests, 1) == 0)
+        emu_work_queue(restart_stack_work, m->party.ad, m->name, "NdisFRestartFilter");
     return NDIS_STATUS_SUCCESS;
 }
