@@ -27,9 +27,9 @@
  *   only after dropping it (OkGateTryEnter). Detach frees the NBL, its MDL
  *   and its pool: detach follows a completed pause, so the NBL is back.
  */
+#include "ok_frame.h"
 #include "ok_gate.h"
 
-#define OI_FRAME_LENGTH 60
 #define OI_MAX_MODULES 32
 
 #ifdef OK_OWN_RESOURCES
@@ -41,11 +41,8 @@
 #endif
 
 typedef struct _OI_MODULE {
-    NDIS_HANDLE NblPool;
-    PMDL Mdl;
-    PNET_BUFFER_LIST Nbl;
+    POK_FRAME Frame;
     volatile LONG Away; /* the NBL is being indicated or is up the stack */
-    UCHAR Frame[OI_FRAME_LENGTH];
 } OI_MODULE, *POI_MODULE;
 
 static FILTER_RESTART OiRestart;
@@ -103,10 +100,8 @@ static VOID OiIndicate(PTL_MODULE Module)
 {
     POI_MODULE Oi = Module->DriverData;
 
-    Oi->Nbl->SourceHandle = Module->FilterHandle;
-    NET_BUFFER_LIST_NEXT_NBL(Oi->Nbl) = NULL;
-    NdisFIndicateReceiveNetBufferLists(Module->FilterHandle, Oi->Nbl, NDIS_DEFAULT_PORT_NUMBER, 1,
-                                       OI_RECEIVE_FLAGS);
+    NdisFIndicateReceiveNetBufferLists(Module->FilterHandle, OkFrameNbl(Module, Oi->Frame),
+                                       NDIS_DEFAULT_PORT_NUMBER, 1, OI_RECEIVE_FLAGS);
     if (OI_RECEIVE_FLAGS & NDIS_RECEIVE_FLAGS_RESOURCES)
         OiBack(Module); /* RESOURCES: back on return */
 }
@@ -143,39 +138,17 @@ static VOID OiTick(VOID)
         OiIndicate(Send[i]);
 }
 
-/* Without its NBL a module runs as a plain pass-through. */
+/* Without its frame a module runs as a plain pass-through. */
 static VOID OiAttach(PTL_MODULE Module)
 {
-    NET_BUFFER_LIST_POOL_PARAMETERS PoolParameters;
-    POI_MODULE Oi;
+    POI_MODULE Oi = NdisAllocateMemoryWithTagPriority(Module->FilterHandle, sizeof(*Oi),
+                                                      TL_POOL_TAG, NormalPoolPriority);
 
-    Oi = NdisAllocateMemoryWithTagPriority(Module->FilterHandle, sizeof(*Oi), TL_POOL_TAG,
-                                           NormalPoolPriority);
     if (Oi == NULL)
         return;
     NdisZeroMemory(Oi, sizeof(*Oi));
-    NdisFillMemory(Oi->Frame, 6, 0xff); /* broadcast, EtherType 0x88b5 (local experimental) */
-    Oi->Frame[12] = 0x88;
-    Oi->Frame[13] = 0xb5;
-
-    NdisZeroMemory(&PoolParameters, sizeof(PoolParameters));
-    PoolParameters.Header.Type = NDIS_OBJECT_TYPE_DEFAULT;
-    PoolParameters.Header.Revision = NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
-    PoolParameters.Header.Size = NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
-    PoolParameters.ProtocolId = NDIS_PROTOCOL_ID_DEFAULT;
-    PoolParameters.fAllocateNetBuffer = TRUE;
-    PoolParameters.PoolTag = TL_POOL_TAG;
-    Oi->NblPool = NdisAllocateNetBufferListPool(Module->FilterHandle, &PoolParameters);
-    if (Oi->NblPool != NULL)
-        Oi->Mdl = NdisAllocateMdl(Module->FilterHandle, Oi->Frame, sizeof(Oi->Frame));
-    if (Oi->Mdl != NULL)
-        Oi->Nbl =
-            NdisAllocateNetBufferAndNetBufferList(Oi->NblPool, 0, 0, Oi->Mdl, 0, sizeof(Oi->Frame));
-    if (Oi->Nbl == NULL) {
-        if (Oi->Mdl != NULL)
-            NdisFreeMdl(Oi->Mdl);
-        if (Oi->NblPool != NULL)
-            NdisFreeNetBufferListPool(Oi->NblPool);
+    Oi->Frame = OkFrameAllocate(Module);
+    if (Oi->Frame == NULL) {
         NdisFreeMemory(Oi, 0, 0);
         return;
     }
@@ -188,9 +161,7 @@ static VOID OiDetach(PTL_MODULE Module)
 
     if (Oi == NULL)
         return;
-    NdisFreeNetBufferList(Oi->Nbl);
-    NdisFreeMdl(Oi->Mdl);
-    NdisFreeNetBufferListPool(Oi->NblPool);
+    OkFrameFree(Oi->Frame);
     NdisFreeMemory(Oi, 0, 0);
 }
 

@@ -382,6 +382,8 @@ VOID NdisFPauseComplete(NDIS_HANDLE NdisFilterHandle)
     if (m == NULL)
         return;
     emu_irql_require_max("NdisFPauseComplete", DISPATCH_LEVEL);
+    /* The exchange claims the completion; m is not touched after
+       emu_module_pause_completed, which may let the module be freed. */
     if (!atomic_exchange(&m->pause_pending, false)) {
         emu_violation(EMU_RULE_PAUSE_COMPLETE_TWICE, m->name, "NdisFPauseComplete",
                       "NdisFPauseComplete with no pause pending (module is %s)",
@@ -409,11 +411,20 @@ VOID NdisFRestartComplete(NDIS_HANDLE NdisFilterHandle, NDIS_STATUS Status)
     emu_module_restart_completed(m, Status);
 }
 
+/*
+ * Requests are coalesced per adapter, as NDIS marks a stack for a restart
+ * rather than queueing one per call: the request that finds none pending
+ * queues the work, and the work takes every request made before it starts
+ * (one pause and restart after each of those calls serves them all). A
+ * request made after that queues the next one. Uncoalesced, a driver that
+ * asks often would fill the system work queue with restarts blocked on
+ * ad->ctl, until no worker was left for the work items its pause waits for.
+ */
 static void restart_stack_work(void *arg)
 {
     struct emu_adapter *ad = arg;
     pthread_mutex_lock(&ad->ctl);
-    atomic_fetch_sub(&ad->restart_requests, 1);
+    atomic_store(&ad->restart_requests, 0);
     if (ad->started) {
         emu_stack_pause_locked(ad, NDIS_PAUSE_FILTER_RESTART_STACK);
         emu_stack_restart_locked(ad);
@@ -433,7 +444,7 @@ NDIS_STATUS NdisFRestartFilter(NDIS_HANDLE NdisFilterHandle)
                       "NdisFRestartFilter while the module is %s", emu_module_state_name(st));
         return NDIS_STATUS_FAILURE;
     }
-    atomic_fetch_add(&m->party.ad->restart_requests, 1);
-    emu_work_queue(restart_stack_work, m->party.ad, m->name, "NdisFRestartFilter");
+    if (atomic_fetch_add(&m->party.ad->restart_requests, 1) == 0)
+        emu_work_queue(restart_stack_work, m->party.ad, m->name, "NdisFRestartFilter");
     return NDIS_STATUS_SUCCESS;
 }

@@ -294,25 +294,29 @@ static void wait_state_leaves(struct emu_module *m, int state)
     pthread_mutex_unlock(&m->mu);
 }
 
-static void wake_waiter(struct emu_module *m)
-{
-    pthread_mutex_lock(&m->mu);
-    pthread_cond_broadcast(&m->cv);
-    pthread_mutex_unlock(&m->mu);
-}
-
+/*
+ * A pended pause or restart completes. Everything is done under m->mu, and m
+ * is not touched after the unlock: the waiter (wait_state_leaves) reads the
+ * state under m->mu, and once it sees the new state the module may be
+ * detached and freed at once. A state stored before taking the lock would
+ * let the waiter skip its wait and free m while this thread was still in the
+ * verifier or about to lock m->mu (TSan showed it with ok_pause_workitem).
+ */
 void emu_module_pause_completed(struct emu_module *m)
 {
+    pthread_mutex_lock(&m->mu);
     atomic_store(&m->state, EMU_MS_PAUSED);
     if (emu_ndis_verifying())
         emu_verify_pause_complete(m);
-    wake_waiter(m);
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
 }
 
 /* The gates open before Running is stored: see not_started() in
    ndis_datapath.c and the ordering in ndis_verify_state.c. */
 void emu_module_restart_completed(struct emu_module *m, NDIS_STATUS status)
 {
+    pthread_mutex_lock(&m->mu);
     m->restart_status = status;
     if (status == NDIS_STATUS_SUCCESS) {
         atomic_store(&m->dp_open, true);
@@ -321,7 +325,8 @@ void emu_module_restart_completed(struct emu_module *m, NDIS_STATUS status)
     } else {
         atomic_store(&m->state, EMU_MS_PAUSED);
     }
-    wake_waiter(m);
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
 }
 
 static void pause_module(struct emu_module *m, ULONG reason)
