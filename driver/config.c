@@ -268,8 +268,8 @@ _Use_decl_annotations_ NTSTATUS HlConfigStart(NDIS_HANDLE FilterDriverHandle)
     if (HlConfigStarted)
         return STATUS_SUCCESS;
     HlConfigRestore(FilterDriverHandle);
-    /* hotlwf's snapshots are never freed from DISPATCH_LEVEL: no deferred frees (NULL handle). */
-    Status = HlRcuInitialize(&HlGlobal.Config, HlConfigInitial, HlConfigInitialGeneration, NULL,
+    /* hotlwf's snapshots are never freed from DISPATCH_LEVEL: no deferred frees. */
+    Status = HlRcuInitialize(&HlGlobal.Config, HlConfigInitial, HlConfigInitialGeneration,
                              HL_TAG_GRACE);
     if (!NT_SUCCESS(Status))
         return Status;

@@ -4,7 +4,7 @@
  * with no grace period at all.
  *
  * ---- Why it is wrong ----
- * A reader on CPU k that loaded Old at R3 (epoch.c) just before W1 keeps
+ * A reader on CPU k that loaded Old at R3 (rcu/hlrcu.c) just before W1 keeps
  * classifying through a view into Old after Publish returns. Nothing makes
  * Publish wait for it, so the free below can pull Old out from under a
  * batch in progress: a use-after-free, on a real system a bugcheck or

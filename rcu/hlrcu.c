@@ -148,7 +148,7 @@ _Use_decl_annotations_ static VOID NTAPI HlRcuProcessorChange(
 }
 
 _Use_decl_annotations_ NTSTATUS HlRcuInitialize(PHLRCU Rcu, PVOID Initial, LONG64 Generation,
-                                                NDIS_HANDLE NdisHandle, ULONG PoolTag)
+                                                ULONG PoolTag)
 {
     ULONG Count = KeQueryMaximumProcessorCountEx(ALL_PROCESSOR_GROUPS);
     SIZE_T DpcBytes = FIELD_OFFSET(HLRCU_GRACE, Dpc[Count]);
@@ -174,14 +174,6 @@ _Use_decl_annotations_ NTSTATUS HlRcuInitialize(PHLRCU Rcu, PVOID Initial, LONG6
     Grace->Ready = (PBOOLEAN)((PUCHAR)Grace + DpcBytes);
     Rcu->Grace = Grace;
 
-    if (NdisHandle != NULL) {
-        Rcu->WorkItem = NdisAllocateIoWorkItem(NdisHandle);
-        if (Rcu->WorkItem == NULL) {
-            ExFreePoolWithTag(Grace, PoolTag);
-            return STATUS_INSUFFICIENT_RESOURCES;
-        }
-    }
-
     /*
      * Every processor present now is announced at once (ADD_EXISTING), a
      * new one before it starts. A domain that cannot hear of new processors
@@ -190,12 +182,18 @@ _Use_decl_annotations_ NTSTATUS HlRcuInitialize(PHLRCU Rcu, PVOID Initial, LONG6
     Rcu->ProcessorCallback = KeRegisterProcessorChangeCallback(HlRcuProcessorChange, Rcu,
                                                                KE_PROCESSOR_CHANGE_ADD_EXISTING);
     if (Rcu->ProcessorCallback == NULL) {
-        if (Rcu->WorkItem != NULL)
-            NdisFreeIoWorkItem(Rcu->WorkItem);
         ExFreePoolWithTag(Grace, PoolTag);
         return STATUS_NOT_SUPPORTED;
     }
     return STATUS_SUCCESS;
+}
+
+_Use_decl_annotations_ NTSTATUS HlRcuEnableDeferredFree(PHLRCU Rcu, NDIS_HANDLE NdisHandle)
+{
+    if (Rcu->WorkItem != NULL)
+        return STATUS_SUCCESS;
+    Rcu->WorkItem = NdisAllocateIoWorkItem(NdisHandle);
+    return Rcu->WorkItem != NULL ? STATUS_SUCCESS : STATUS_INSUFFICIENT_RESOURCES;
 }
 
 _Use_decl_annotations_ PVOID HlRcuUninitialize(PHLRCU Rcu)

@@ -86,14 +86,22 @@ typedef struct _HLRCU_CACHE {
 
 /*
  * Initial becomes the published pointer (may be NULL) at Generation (>= 1).
- * NdisHandle: the filter driver or filter module handle that deferred
- * frees' NDIS work item is allocated on; NULL if the domain takes none.
- * Fails with STATUS_NOT_SUPPORTED when the domain could not be told of
- * processors added later (it would not wait for their readers).
+ * Call it before anything can read (before NdisFRegisterFilterDriver, whose
+ * FilterAttach/FilterRestart may run before it returns). Fails with
+ * STATUS_NOT_SUPPORTED when the domain could not be told of processors
+ * added later (it would not wait for their readers).
  */
 _IRQL_requires_(PASSIVE_LEVEL) _Must_inspect_result_ NTSTATUS
     HlRcuInitialize(_Out_ PHLRCU Rcu, _In_opt_ PVOID Initial, _In_ LONG64 Generation,
-                    _In_opt_ NDIS_HANDLE NdisHandle, _In_ ULONG PoolTag);
+                    _In_ ULONG PoolTag);
+
+/*
+ * Lets the domain take HlRcuFreeDeferred: allocates its NDIS work item on
+ * NdisHandle (the filter driver handle, once NdisFRegisterFilterDriver has
+ * returned it). Before the first HlRcuFreeDeferred.
+ */
+_IRQL_requires_(PASSIVE_LEVEL) _Must_inspect_result_ NTSTATUS
+    HlRcuEnableDeferredFree(_Inout_ PHLRCU Rcu, _In_ NDIS_HANDLE NdisHandle);
 
 /*
  * Runs every deferred free still pending (after its grace period), then
@@ -128,7 +136,7 @@ _IRQL_requires_max_(DISPATCH_LEVEL) PVOID HlRcuExchange(_Inout_ PHLRCU Rcu, _In_
 /*
  * Free(Head) runs at PASSIVE_LEVEL after a grace period that began after
  * this call. One grace period serves every Head queued before it starts.
- * Requires a domain initialized with an NdisHandle.
+ * Requires HlRcuEnableDeferredFree.
  */
 _IRQL_requires_max_(DISPATCH_LEVEL) VOID HlRcuFreeDeferred(_Inout_ PHLRCU Rcu,
                                                            _Inout_ PHLRCU_HEAD Head,

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(build-essential cmake pkg-config git libpcap-dev tcpdump liburcu-dev libck-dev
-          valgrind gnuplot clang libclang-rt-14-dev binutils iproute2 mingw-w64 jq)
+          valgrind gnuplot clang libclang-rt-14-dev binutils iproute2 mingw-w64 jq spin)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

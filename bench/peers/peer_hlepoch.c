@@ -1,14 +1,24 @@
 /*
- * hotlwf's epoch engine (driver/epoch.c) on a minimal user-mode model of the
- * NT mechanism it relies on: a CPU at DISPATCH_LEVEL runs one context until
- * that context lowers IRQL, and lowering IRQL is where the DPCs queued to
- * the CPU run.
+ * The hlrcu component's read side (rcu/hlrcu.h, the inline functions hotlwf
+ * and examples/maclist compile in, unchanged) on a minimal user-mode model of
+ * the NT mechanism it relies on: a CPU at DISPATCH_LEVEL runs one context
+ * until that context lowers IRQL, and lowering IRQL is where the DPCs queued
+ * to the CPU run.
  *
- * Read side, per section: `hl-epoch` (the engine) is one acquire load of
- * the published pointer, a plain MOV on x86-64, as QSBR's rcu_dereference;
- * `hl-epoch-view` is the driver's HlEpochReadEnter, which compares the
- * generation with the one its cached view was built for and reloads only
- * when it moved. Each reader is the only context of its emulated CPU (one
+ * Why a model of NT is still needed here (and only of NT): the figure
+ * checked against QSBR includes the quiescent point, and on NT that is
+ * KeLowerIrql (a CR8 write, then a look at the processor's DPC queue),
+ * which user mode cannot execute. ndisemu's KeLowerIrql takes a host mutex,
+ * the emulator's cost: `hl-epoch-ndisemu` (peer_ndisemu.c) runs the whole
+ * component there, for correctness, not for this figure. So the sections
+ * below are hlrcu's own code; the CPU lock, the pending flag and the writer's
+ * grace period stand for NT's dispatcher.
+ *
+ * Read side, per section: `hl-epoch` is HlRcuDereference, one acquire load
+ * of the published pointer, a plain MOV on x86-64, as QSBR's
+ * rcu_dereference; `hl-epoch-view` is HlRcuCacheIsStale, the per-CPU cache
+ * check hotlwf's HlEpochReadEnter uses: it compares the generation with the
+ * one the cached view was built for and reloads only when it moved. Each reader is the only context of its emulated CPU (one
  * reader per CPU, as one receive DPC per queue CPU), so it takes the CPU's
  * lock once, at registration, and keeps it. Every qs_every sections it
  * "lowers and raises IRQL": on x64 a CR8 write, after which the CPU runs
@@ -31,6 +41,7 @@
  * delays the grace period; it cannot end it early.
  */
 #include <stdlib.h>
+#include "hlrcu.h"
 #include "peers.h"
 
 /*
@@ -40,7 +51,7 @@
  */
 struct hl_cpu {
     atomic_int dpc_pending; /* the grace DPC is queued to this CPU */
-    uint64_t gen;           /* hl-epoch-view: the generation `cached` belongs to */
+    HLRCU_CACHE cache;      /* hl-epoch-view: the generation `cached` belongs to */
     const struct peer_cfg *cached;
     pthread_mutex_t irql __attribute__((aligned(64))); /* held = at DISPATCH_LEVEL */
     pthread_mutex_t qlock;                             /* the DPC thread sleeps on qcv */
@@ -49,11 +60,8 @@ struct hl_cpu {
     pthread_t dpc_thread;
 } __attribute__((aligned(64)));
 
-/* Generation and pointer share a cache line, as HlGlobal's (driver/driver.h). */
-static struct {
-    _Atomic uint64_t gen;
-    struct peer_cfg *_Atomic cfg;
-} hl_pub __attribute__((aligned(64)));
+/* Only Pointer and Generation are used: the grace period below is the model's. */
+static HLRCU hl_pub __attribute__((aligned(64)));
 
 static struct hl_cpu *hl_cpus;
 static unsigned hl_ncpus, hl_pin_cpus;
@@ -103,11 +111,11 @@ static void *hl_dpc_thread(void *arg)
     return NULL;
 }
 
-/* `hl-epoch`: the engine alone. A section is an acquire load of the pointer (a plain MOV). */
+/* `hl-epoch`: HlRcuDereference. A section is an acquire load of the pointer (a plain MOV). */
 static inline const struct peer_cfg *hl_read_enter(struct hl_cpu *cpu)
 {
     (void)cpu;
-    return atomic_load_explicit(&hl_pub.cfg, memory_order_acquire);
+    return HlRcuDereference(&hl_pub);
 }
 
 /*
@@ -119,12 +127,10 @@ static inline const struct peer_cfg *hl_read_enter(struct hl_cpu *cpu)
  */
 static inline const struct peer_cfg *hl_read_enter_view(struct hl_cpu *cpu)
 {
-    uint64_t g = atomic_load_explicit(&hl_pub.gen, memory_order_acquire);
+    PVOID current;
 
-    if (__builtin_expect(g != cpu->gen, 0)) {
-        cpu->cached = atomic_load_explicit(&hl_pub.cfg, memory_order_acquire);
-        cpu->gen = g;
-    }
+    if (__builtin_expect(HlRcuCacheIsStale(&hl_pub, &cpu->cache, &current), 0))
+        cpu->cached = current;
     return cpu->cached;
 }
 
@@ -133,7 +139,7 @@ static void hl_register(struct peer_reader *r)
 {
     struct hl_cpu *cpu = &hl_cpus[r->id];
 
-    cpu->gen = 0; /* never published: the first section loads the pointer */
+    cpu->cache.Generation = 0; /* never published: the first section loads the pointer */
     r->priv = cpu;
     pthread_mutex_lock(&cpu->irql);
 }
@@ -168,8 +174,8 @@ static int hl_init(const struct peer_params *p, struct peer_cfg *first)
     hl_cpus = aligned_alloc(64, sizeof(*hl_cpus) * hl_ncpus);
     if (hl_cpus == NULL)
         return -1;
-    atomic_store(&hl_pub.gen, 1);
-    atomic_store(&hl_pub.cfg, first);
+    __atomic_store_n(&hl_pub.Generation, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&hl_pub.Pointer, first, __ATOMIC_SEQ_CST);
     for (i = 0; i < hl_ncpus; i++) {
         struct hl_cpu *cpu = &hl_cpus[i];
 
@@ -199,18 +205,20 @@ static void hl_fini(void)
         pthread_mutex_destroy(&cpu->qlock);
         pthread_mutex_destroy(&cpu->irql);
     }
-    peer_retire(atomic_exchange(&hl_pub.cfg, NULL));
+    peer_retire(__atomic_exchange_n(&hl_pub.Pointer, NULL, __ATOMIC_SEQ_CST));
     free(hl_cpus);
     hl_cpus = NULL;
 }
 
 static struct peer_cfg *hl_replace(struct peer_cfg *c)
 {
-    struct peer_cfg *old = atomic_load_explicit(&hl_pub.cfg, memory_order_relaxed);
+    struct peer_cfg *old = __atomic_load_n(&hl_pub.Pointer, __ATOMIC_RELAXED);
     unsigned i;
 
-    atomic_store_explicit(&hl_pub.cfg, c, memory_order_release);                            /* W1 */
-    atomic_store_explicit(&hl_pub.gen, atomic_load(&hl_pub.gen) + 1, memory_order_release); /* W2 */
+    /* HlRcuExchange's two stores (one writer here, so without its spin lock). */
+    __atomic_store_n(&hl_pub.Pointer, c, __ATOMIC_RELEASE); /* W1 */
+    __atomic_store_n(&hl_pub.Generation, __atomic_load_n(&hl_pub.Generation, __ATOMIC_RELAXED) + 1,
+                     __ATOMIC_RELEASE); /* W2 */
 
     hl_done = 0;
     atomic_store(&hl_remaining, (int)hl_ncpus);

@@ -1,55 +1,35 @@
 /*
- * hotlwf's epoch engine on ndisemu's real kernel layer (libndisemu): the
- * same read side as driver/epoch.c, and the same grace period, built from
- * the documented APIs the driver uses (KeRaiseIrql, KeInitializeDpc,
- * KeSetTargetProcessorDpcEx, KeInsertQueueDpc, KeWaitForSingleObject).
- * Unlike peer_hlepoch.c (a model), the CPU exclusivity, DPC queues and DPC
- * threads here are ndisemu's own: if they were wrong, a reader would see a
- * retired configuration and --check would fail.
+ * `hl-epoch-ndisemu`: the hlrcu component itself (rcu/hlrcu.c, the code
+ * hotlwf and examples/maclist compile in) on ndisemu's kernel layer:
+ * HlRcuPublish's grace period is KeSetTargetProcessorDpcEx /
+ * KeInsertQueueDpc / KeWaitForSingleObject on ndisemu's CPUs, DPC queues and
+ * DPC threads; the read side is HlRcuCacheIsStale inside a DISPATCH_LEVEL
+ * section. If either were wrong, a reader would see a retired configuration
+ * and --check would fail. Its quiescent point is ndisemu's KeLowerIrql /
+ * KeRaiseIrql, which take a host mutex: the emulator's cost, not NT's
+ * (peer_hlepoch.c measures the read side against an NT-cost quiescent point).
  *
  * Built only with -DHL_PEERS_NDISEMU=ON, once libndisemu builds.
  */
+#include "hlrcu.h"
 #include "kernel.h"
 #include "peers.h"
 
-typedef struct _PEER_GRACE {
-    KEVENT Done;
-    volatile LONG Remaining;
-    ULONG Count;
-    KDPC Dpc[MAXIMUM_PROCESSORS];
-} PEER_GRACE;
-
-static PEER_GRACE ne_grace;
-static volatile LONG64 ne_gen;
-static struct peer_cfg *volatile ne_cfg;
+static HLRCU ne_rcu;
 
 struct ne_reader_state {
     KIRQL old_irql;
-    ULONG64 gen;
+    HLRCU_CACHE cache; /* this reader's CPU slot */
     const struct peer_cfg *cached;
 } __attribute__((aligned(64)));
 static struct ne_reader_state ne_states[256];
 
-static KDEFERRED_ROUTINE ne_grace_dpc;
-
-static VOID ne_grace_dpc(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
-{
-    (void)Dpc;
-    (void)Arg1;
-    (void)Arg2;
-    if (InterlockedDecrement(&((PEER_GRACE *)Context)->Remaining) == 0)
-        KeSetEvent(&((PEER_GRACE *)Context)->Done, IO_NO_INCREMENT, FALSE);
-}
-
 static inline const struct peer_cfg *ne_read_enter(struct ne_reader_state *s)
 {
-    /* ReadAcquire64 in the driver; the same acquire load spelled in C11. */
-    LONG64 g = __atomic_load_n(&ne_gen, __ATOMIC_ACQUIRE);
+    PVOID current;
 
-    if ((ULONG64)g != s->gen) {
-        s->cached = ReadPointerAcquire((PVOID const volatile *)&ne_cfg);
-        s->gen = (ULONG64)g;
-    }
+    if (HlRcuCacheIsStale(&ne_rcu, &s->cache, &current))
+        s->cached = current;
     return s->cached;
 }
 
@@ -57,7 +37,7 @@ static void ne_register(struct peer_reader *r)
 {
     struct ne_reader_state *s = &ne_states[r->id];
 
-    s->gen = 0;
+    s->cache.Generation = 0;
     r->priv = s;
     KeRaiseIrql(DISPATCH_LEVEL, &s->old_irql);
 }
@@ -86,7 +66,6 @@ static inline void ne_lower_raise(struct ne_reader_state *s)
 static int ne_init(const struct peer_params *p, struct peer_cfg *first)
 {
     static int kernel_up;
-    ULONG i;
 
     if (p->readers > 256)
         return -1;
@@ -95,42 +74,17 @@ static int ne_init(const struct peer_params *p, struct peer_cfg *first)
         emu_kernel_init(p->readers);
         kernel_up = 1;
     }
-    ne_grace.Count = KeQueryActiveProcessorCountEx(ALL_PROCESSOR_GROUPS);
-    KeInitializeEvent(&ne_grace.Done, NotificationEvent, FALSE);
-    for (i = 0; i < ne_grace.Count; i++) {
-        PROCESSOR_NUMBER pn;
-
-        KeInitializeDpc(&ne_grace.Dpc[i], ne_grace_dpc, &ne_grace);
-        if (!NT_SUCCESS(KeGetProcessorNumberFromIndex(i, &pn)) ||
-            !NT_SUCCESS(KeSetTargetProcessorDpcEx(&ne_grace.Dpc[i], &pn)))
-            return -1;
-        KeSetImportanceDpc(&ne_grace.Dpc[i], HighImportance);
-    }
-    ne_cfg = first;
-    ne_gen = 1;
-    return 0;
+    return NT_SUCCESS(HlRcuInitialize(&ne_rcu, first, 1, 'rPlH')) ? 0 : -1;
 }
 
 static void ne_fini(void)
 {
-    KeFlushQueuedDpcs();
-    peer_retire(ne_cfg);
-    ne_cfg = NULL;
+    peer_retire(HlRcuUninitialize(&ne_rcu));
 }
 
 static struct peer_cfg *ne_replace(struct peer_cfg *c)
 {
-    struct peer_cfg *old = ne_cfg;
-    ULONG i;
-
-    WritePointerRelease((PVOID volatile *)&ne_cfg, c);
-    __atomic_store_n(&ne_gen, ne_gen + 1, __ATOMIC_RELEASE); /* WriteRelease64 */
-    KeClearEvent(&ne_grace.Done);
-    InterlockedExchange(&ne_grace.Remaining, (LONG)ne_grace.Count);
-    for (i = 0; i < ne_grace.Count; i++)
-        KeInsertQueueDpc(&ne_grace.Dpc[i], NULL, NULL);
-    KeWaitForSingleObject(&ne_grace.Done, Executive, KernelMode, FALSE, NULL);
-    return old;
+    return HlRcuPublish(&ne_rcu, c); /* W1, W2, W3; W4 is the caller's */
 }
 
 const struct peer_flavour peer_ndisemu = {"hl-epoch-ndisemu", ne_init, ne_fini, ne_reader,

@@ -97,7 +97,8 @@ int main(void)
     LONG64 g0;
 
     emu_kernel_init(3);
-    CHECK(NT_SUCCESS(HlRcuInitialize(&Rcu, &A, 5, (NDIS_HANDLE)&Rcu, 'tRlH')));
+    CHECK(NT_SUCCESS(HlRcuInitialize(&Rcu, &A, 5, 'tRlH')));
+    CHECK(NT_SUCCESS(HlRcuEnableDeferredFree(&Rcu, (NDIS_HANDLE)&Rcu)));
     g0 = HlRcuGeneration(&Rcu);
     CHECK(g0 == 5);
 
