@@ -47,7 +47,7 @@
 #define HL_IDX_PATHS 64u  /* accepting paths of one rule */
 #define HL_IDX_FACTS 8u   /* facts kept per path */
 #define HL_IDX_KEYS 64u   /* distinct keys of one rule */
-#define SKETCH_SIZE 16384u /* fact counters, hashed: a heuristic only */
+#define SKETCH_SIZE 65536u /* fact counters per hash of the count-min sketch */
 
 enum { S_UNKNOWN, S_CONST, S_FIELD, S_MSH };
 
@@ -85,7 +85,7 @@ struct scratch {
     struct state stack[HL_IDX_STACK];
     struct path paths[HL_IDX_PATHS];
     uint32_t npaths;
-    uint32_t sketch[SKETCH_SIZE];
+    uint32_t sketch[2][SKETCH_SIZE];
     struct key keys[HL_IDX_KEYS];
     uint32_t nkeys;
 };
@@ -106,12 +106,28 @@ static uint32_t mix(uint32_t h)
     return h;
 }
 
-static uint32_t fact_hash(const struct hl_field *f, uint32_t value)
+static uint32_t fact_hash(const struct hl_field *f, uint32_t value, uint32_t seed)
 {
-    uint32_t h = mix(value ^ 0x9e3779b9u);
+    uint32_t h = mix(value ^ seed);
     h = mix(h ^ f->off ^ ((uint32_t)f->size << 24) ^ ((uint32_t)f->ind << 28));
     h = mix(h ^ f->mask ^ (f->msh << 8));
-    return h;
+    return h % SKETCH_SIZE;
+}
+
+/*
+ * How many rules share the fact, from a count-min sketch: two counters
+ * under independent hashes, the smaller one. An overestimate only when both
+ * collide with commoner facts, and then only the choice of key suffers.
+ */
+static uint32_t *counter(struct scratch *sc, const struct fact *t, int which)
+{
+    return &sc->sketch[which][fact_hash(&t->f, t->value, which ? 0x85ebca6bu : 0x9e3779b9u)];
+}
+
+static uint32_t fact_count(struct scratch *sc, const struct fact *t)
+{
+    uint32_t a = *counter(sc, t, 0), b = *counter(sc, t, 1);
+    return a < b ? a : b;
 }
 
 static uint32_t size_mask(uint8_t size)
@@ -386,7 +402,8 @@ static void count_facts(struct scratch *sc)
             sc->keys[n].f = t->f;
             sc->keys[n].value = t->value;
             n++;
-            sc->sketch[fact_hash(&t->f, t->value) % SKETCH_SIZE]++;
+            (*counter(sc, t, 0))++;
+            (*counter(sc, t, 1))++;
         }
     }
 }
@@ -403,7 +420,7 @@ static bool choose_keys(struct scratch *sc)
 
         for (i = 0; i < sc->paths[p].nfacts; i++) {
             const struct fact *t = &sc->paths[p].facts[i];
-            uint32_t n = sc->sketch[fact_hash(&t->f, t->value) % SKETCH_SIZE];
+            uint32_t n = fact_count(sc, t);
             if (best == NULL || n < best_n) {
                 best = t;
                 best_n = n;
