@@ -32,7 +32,9 @@
  * dropped, which only loses precision.
  *
  * Build: three walks over the rules (count facts; choose keys and count
- * them; fill), then one allocation holds the hash table (open addressing,
+ * them; fill), with about 180 KiB of scratch (the walk's stack, the
+ * accepting paths and a count-min sketch of 2 x 16,384 counters) and a
+ * temporary (slot, rule) pair per entry; then one allocation holds the hash table (open addressing,
  * per direction and field), the rule lists and the unindexed lists. The
  * adapter each rule applies to is left to the module's view (hl_view): it
  * is known only when a module attaches, where nothing may be allocated.
@@ -47,7 +49,7 @@
 #define HL_IDX_PATHS 64u  /* accepting paths of one rule */
 #define HL_IDX_FACTS 8u   /* facts kept per path */
 #define HL_IDX_KEYS 64u   /* distinct keys of one rule */
-#define SKETCH_SIZE 65536u /* fact counters per hash of the count-min sketch */
+#define SKETCH_SIZE 16384u /* fact counters per hash of the count-min sketch */
 
 enum { S_UNKNOWN, S_CONST, S_FIELD, S_MSH };
 
