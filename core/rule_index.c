@@ -49,6 +49,12 @@
 #define HL_IDX_PATHS 64u  /* accepting paths of one rule */
 #define HL_IDX_FACTS 8u   /* facts kept per path */
 #define HL_IDX_KEYS 64u   /* distinct keys of one rule */
+/*
+ * (direction, key, rule) entries of one index: 16,384 host rules for both
+ * directions (4 keys each) exactly. Bounds the index at 256 Ki slots of 16
+ * bytes plus 512 KiB of lists, whatever the rules.
+ */
+#define HL_IDX_MAX_ENTRIES 131072u
 #define SKETCH_SIZE 16384u /* fact counters per hash of the count-min sketch */
 
 enum { S_UNKNOWN, S_CONST, S_FIELD, S_MSH };
@@ -522,7 +528,12 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
             count_facts(sc);
     /* Walk 2: keys and fields, and how many entries of each direction. */
     for (i = 0; i < nrules; i++) {
+        uint32_t ndirs = (rules[i].direction & 1u) + ((rules[i].direction >> 1) & 1u);
+
         indexed[i] = rule_keys(&rules[i], sc) && assign_fields(sc, fields, &nfields);
+        /* The memory bound: rules past it are unindexed (their fields stay, unused). */
+        if (indexed[i] && nentries + (uint64_t)sc->nkeys * ndirs > HL_IDX_MAX_ENTRIES)
+            indexed[i] = 0;
         for (d = 0; d < 2; d++) {
             if ((rules[i].direction & (d + 1u)) == 0)
                 continue;
@@ -534,7 +545,7 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
     }
     for (cap = 16; cap < 2 * nentries; cap *= 2)
         ;
-    /* nentries <= 2 * HL_MAX_RULES * HL_IDX_KEYS: every term below is small. */
+    /* nentries <= HL_IDX_MAX_ENTRIES: every term below is small. */
     off_slots = (sizeof(*idx) + 15u) & ~(uint64_t)15u;
     off_lists = off_slots + (uint64_t)cap * sizeof(struct hl_idx_slot);
     off_unidx = off_lists + nentries * sizeof(uint32_t);
