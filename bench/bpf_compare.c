@@ -61,11 +61,11 @@ static void cut(struct pkt *p, enum bpfcmp_shape shape, const uint32_t *at, size
     p->nseg[shape] = nat + 1;
 }
 
-static int load_pcaps(struct set *s, const char *const *pcaps, unsigned npcaps, char *err,
-                      size_t errlen)
+int bench_read_pcaps(const char *const *pcaps, unsigned npcaps, struct bench_pkt **pkts,
+                     unsigned *count, char *err, size_t errlen)
 {
-    unsigned cap = 0, f;
-    static const uint32_t at14[] = {14}, at3[] = {14, 34};
+    unsigned cap = 0, n = 0, f;
+    struct bench_pkt *v = NULL;
 
     for (f = 0; f < npcaps; f++) {
         char ebuf[PCAP_ERRBUF_SIZE];
@@ -75,42 +75,78 @@ static int load_pcaps(struct set *s, const char *const *pcaps, unsigned npcaps, 
 
         if (pc == NULL) {
             snprintf(err, errlen, "%s: %s", pcaps[f], ebuf);
+            bench_free_pkts(v, n);
             return -1;
         }
         while (pcap_next_ex(pc, &h, &d) == 1) {
-            struct pkt *p;
-
-            if (s->npkts == cap) {
-                struct pkt *n = realloc(s->pkts, (cap = cap ? cap * 2 : 1024) * sizeof(*n));
-                if (n == NULL) {
-                    pcap_close(pc);
-                    snprintf(err, errlen, "out of memory");
-                    return -1;
-                }
-                s->pkts = n;
+            if (n == cap) {
+                struct bench_pkt *nv = realloc(v, (cap = cap ? cap * 2 : 1024) * sizeof(*nv));
+                if (nv == NULL)
+                    goto oom;
+                v = nv;
             }
-            p = &s->pkts[s->npkts];
-            memset(p, 0, sizeof(*p));
-            p->data = malloc(h->caplen ? h->caplen : 1);
-            if (p->data == NULL) {
-                pcap_close(pc);
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
-            memcpy(p->data, d, h->caplen);
-            p->caplen = h->caplen;
-            p->wirelen = h->len;
-            cut(p, BPFCMP_WHOLE, NULL, 0);
-            cut(p, BPFCMP_SPLIT14, at14, 1);
-            cut(p, BPFCMP_SPLIT3, at3, 2);
-            s->npkts++;
+            v[n].data = malloc(h->caplen ? h->caplen : 1);
+            if (v[n].data == NULL)
+                goto oom;
+            memcpy(v[n].data, d, h->caplen);
+            v[n].caplen = h->caplen;
+            v[n].wirelen = h->len;
+            n++;
         }
         pcap_close(pc);
-    }
-    if (s->npkts == 0) {
-        snprintf(err, errlen, "no packets in the captures");
+        continue;
+    oom:
+        pcap_close(pc);
+        bench_free_pkts(v, n);
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
+    if (n == 0) {
+        snprintf(err, errlen, "no packets in the captures");
+        bench_free_pkts(v, n);
+        return -1;
+    }
+    *pkts = v;
+    *count = n;
+    return 0;
+}
+
+void bench_free_pkts(struct bench_pkt *pkts, unsigned count)
+{
+    unsigned i;
+
+    for (i = 0; i < count; i++)
+        free(pkts[i].data);
+    free(pkts);
+}
+
+static int load_pcaps(struct set *s, const char *const *pcaps, unsigned npcaps, char *err,
+                      size_t errlen)
+{
+    static const uint32_t at14[] = {14}, at3[] = {14, 34};
+    struct bench_pkt *v;
+    unsigned n, i;
+
+    if (bench_read_pcaps(pcaps, npcaps, &v, &n, err, errlen) != 0)
+        return -1;
+    s->pkts = calloc(n, sizeof(*s->pkts));
+    if (s->pkts == NULL) {
+        bench_free_pkts(v, n);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        struct pkt *p = &s->pkts[i];
+
+        p->data = v[i].data; /* ownership moves to the set */
+        p->caplen = v[i].caplen;
+        p->wirelen = v[i].wirelen;
+        cut(p, BPFCMP_WHOLE, NULL, 0);
+        cut(p, BPFCMP_SPLIT14, at14, 1);
+        cut(p, BPFCMP_SPLIT3, at3, 2);
+    }
+    s->npkts = n;
+    free(v);
     return 0;
 }
 

@@ -11,6 +11,20 @@
 
 #include <stdio.h>
 
+#include <stddef.h>
+#include <stdint.h>
+
+/* One packet of a capture, its bytes malloc()ed. */
+struct bench_pkt {
+    uint8_t *data;
+    uint32_t caplen, wirelen;
+};
+
+/* Every packet of the pcaps, in order. Returns 0, or -1 with a message in err. */
+int bench_read_pcaps(const char *const *pcaps, unsigned npcaps, struct bench_pkt **pkts,
+                     unsigned *count, char *err, size_t errlen);
+void bench_free_pkts(struct bench_pkt *pkts, unsigned count);
+
 /* How the packets are cut for hl_bpf_exec. */
 enum bpfcmp_shape {
     BPFCMP_WHOLE,   /* one segment */

@@ -11,6 +11,7 @@
 
 #include "bench_rules.h"
 #include "bpf_compare.h"
+#include "classify_scale.h"
 
 static void *xalloc(void *ctx, size_t n)
 {
@@ -85,6 +86,9 @@ static void usage(FILE *f, int status)
             "  --compile SHAPE:N  instead: compile N rules of a hotlwf-bench --rule-shape\n"
             "                (hosts:10000) and print a Markdown row: blob bytes, best-of-5\n"
             "                compile ms, snapshot and index bytes, rules indexed, fields\n"
+            "  --classify SHAPE:N1,N2,...  instead: hl_classify's ns per packet for rule sets\n"
+            "                of each size, interleaved (hosts:10,100,10000)\n"
+            "  --classify-once SHAPE:N  one untimed classification pass, for callgrind\n"
             "  --once SIDE   one untimed pass of hl-whole, hl-split14, hl-split3 or pcap,\n"
             "                for callgrind (bench/bpf_instructions.sh); prints the runs\n");
     exit(status);
@@ -96,10 +100,12 @@ int main(int argc, char **argv)
                                          {"seconds", 1, 0, 's'},
                                          {"once", 1, 0, 'o'},
                                          {"compile", 1, 0, 'c'},
+                                         {"classify", 1, 0, 'k'},
+                                         {"classify-once", 1, 0, 'K'},
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     static const char *const default_pcaps[] = {HL_BENCH_CAPTURES};
-    const char *exprs = HL_BENCH_EXPRESSIONS, *once = NULL;
+    const char *exprs = HL_BENCH_EXPRESSIONS, *once = NULL, *classify = NULL, *classify1 = NULL;
     const char *const *pcaps = default_pcaps;
     unsigned npcaps = sizeof(default_pcaps) / sizeof(default_pcaps[0]);
     double seconds = 2;
@@ -122,6 +128,12 @@ int main(int argc, char **argv)
             break;
         case 'c':
             return compile_cost(optarg);
+        case 'k':
+            classify = optarg;
+            break;
+        case 'K':
+            classify1 = optarg;
+            break;
         case 'h':
             usage(stdout, 0);
             break;
@@ -133,6 +145,10 @@ int main(int argc, char **argv)
         pcaps = (const char *const *)&argv[optind];
         npcaps = (unsigned)(argc - optind);
     }
+    if (classify != NULL)
+        return classify_scale(classify, pcaps, npcaps, seconds, stdout);
+    if (classify1 != NULL)
+        return classify_once(classify1, pcaps, npcaps, stdout);
     if (once != NULL) {
         if (bpfcmp_once(exprs, pcaps, npcaps, once, stdout, err, sizeof(err)) != 0) {
             fprintf(stderr, "hotlwf-bpfbench: %s\n", err);

@@ -32,7 +32,9 @@
  * dropped, which only loses precision.
  *
  * Build: three walks over the rules (count facts; choose keys and count
- * them; fill), then one allocation holds the hash table (open addressing,
+ * them; fill), with about 180 KiB of scratch (the walk's stack, the
+ * accepting paths and a count-min sketch of 2 x 16,384 counters) and a
+ * temporary (slot, rule) pair per entry; then one allocation holds the hash table (open addressing,
  * per direction and field), the rule lists and the unindexed lists. The
  * adapter each rule applies to is left to the module's view (hl_view): it
  * is known only when a module attaches, where nothing may be allocated.
@@ -47,7 +49,13 @@
 #define HL_IDX_PATHS 64u  /* accepting paths of one rule */
 #define HL_IDX_FACTS 8u   /* facts kept per path */
 #define HL_IDX_KEYS 64u   /* distinct keys of one rule */
-#define SKETCH_SIZE 16384u /* fact counters, hashed: a heuristic only */
+/*
+ * (direction, key, rule) entries of one index: 16,384 host rules for both
+ * directions (4 keys each) exactly. Bounds the index at 256 Ki slots of 16
+ * bytes plus 512 KiB of lists, whatever the rules.
+ */
+#define HL_IDX_MAX_ENTRIES 131072u
+#define SKETCH_SIZE 16384u /* fact counters per hash of the count-min sketch */
 
 enum { S_UNKNOWN, S_CONST, S_FIELD, S_MSH };
 
@@ -85,7 +93,7 @@ struct scratch {
     struct state stack[HL_IDX_STACK];
     struct path paths[HL_IDX_PATHS];
     uint32_t npaths;
-    uint32_t sketch[SKETCH_SIZE];
+    uint32_t sketch[2][SKETCH_SIZE];
     struct key keys[HL_IDX_KEYS];
     uint32_t nkeys;
 };
@@ -106,12 +114,28 @@ static uint32_t mix(uint32_t h)
     return h;
 }
 
-static uint32_t fact_hash(const struct hl_field *f, uint32_t value)
+static uint32_t fact_hash(const struct hl_field *f, uint32_t value, uint32_t seed)
 {
-    uint32_t h = mix(value ^ 0x9e3779b9u);
+    uint32_t h = mix(value ^ seed);
     h = mix(h ^ f->off ^ ((uint32_t)f->size << 24) ^ ((uint32_t)f->ind << 28));
     h = mix(h ^ f->mask ^ (f->msh << 8));
-    return h;
+    return h % SKETCH_SIZE;
+}
+
+/*
+ * How many rules share the fact, from a count-min sketch: two counters
+ * under independent hashes, the smaller one. An overestimate only when both
+ * collide with commoner facts, and then only the choice of key suffers.
+ */
+static uint32_t *counter(struct scratch *sc, const struct fact *t, int which)
+{
+    return &sc->sketch[which][fact_hash(&t->f, t->value, which ? 0x85ebca6bu : 0x9e3779b9u)];
+}
+
+static uint32_t fact_count(struct scratch *sc, const struct fact *t)
+{
+    uint32_t a = *counter(sc, t, 0), b = *counter(sc, t, 1);
+    return a < b ? a : b;
 }
 
 static uint32_t size_mask(uint8_t size)
@@ -386,7 +410,8 @@ static void count_facts(struct scratch *sc)
             sc->keys[n].f = t->f;
             sc->keys[n].value = t->value;
             n++;
-            sc->sketch[fact_hash(&t->f, t->value) % SKETCH_SIZE]++;
+            (*counter(sc, t, 0))++;
+            (*counter(sc, t, 1))++;
         }
     }
 }
@@ -403,7 +428,7 @@ static bool choose_keys(struct scratch *sc)
 
         for (i = 0; i < sc->paths[p].nfacts; i++) {
             const struct fact *t = &sc->paths[p].facts[i];
-            uint32_t n = sc->sketch[fact_hash(&t->f, t->value) % SKETCH_SIZE];
+            uint32_t n = fact_count(sc, t);
             if (best == NULL || n < best_n) {
                 best = t;
                 best_n = n;
@@ -503,7 +528,12 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
             count_facts(sc);
     /* Walk 2: keys and fields, and how many entries of each direction. */
     for (i = 0; i < nrules; i++) {
+        uint32_t ndirs = (rules[i].direction & 1u) + ((rules[i].direction >> 1) & 1u);
+
         indexed[i] = rule_keys(&rules[i], sc) && assign_fields(sc, fields, &nfields);
+        /* The memory bound: rules past it are unindexed (their fields stay, unused). */
+        if (indexed[i] && nentries + (uint64_t)sc->nkeys * ndirs > HL_IDX_MAX_ENTRIES)
+            indexed[i] = 0;
         for (d = 0; d < 2; d++) {
             if ((rules[i].direction & (d + 1u)) == 0)
                 continue;
@@ -515,7 +545,7 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
     }
     for (cap = 16; cap < 2 * nentries; cap *= 2)
         ;
-    /* nentries <= 2 * HL_MAX_RULES * HL_IDX_KEYS: every term below is small. */
+    /* nentries <= HL_IDX_MAX_ENTRIES: every term below is small. */
     off_slots = (sizeof(*idx) + 15u) & ~(uint64_t)15u;
     off_lists = off_slots + (uint64_t)cap * sizeof(struct hl_idx_slot);
     off_unidx = off_lists + nentries * sizeof(uint32_t);

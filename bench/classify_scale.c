@@ -1,0 +1,188 @@
+/* hl_classify's cost against the number of rules (classify_scale.h). */
+#define _GNU_SOURCE
+#include "classify_scale.h"
+
+#include <hotlwf/config.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench_rules.h"
+#include "bpf_compare.h"
+
+#define MAX_SIZES 8
+
+struct point {
+    unsigned rules;
+    struct hl_snapshot *snap;
+    struct hl_view *view;
+    double spent_ns;
+    unsigned long long matched;
+};
+
+static void *xalloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    return malloc(n);
+}
+
+static void xfree(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+static int parse(const char *spec, char *shape, size_t shape_len, unsigned *sizes, unsigned *n)
+{
+    const char *colon = strchr(spec, ':');
+    char *end;
+
+    *n = 0;
+    if (colon == NULL || (size_t)(colon - spec) >= shape_len)
+        return -1;
+    memcpy(shape, spec, (size_t)(colon - spec));
+    shape[colon - spec] = '\0';
+    if (!bench_rules_shape_ok(shape))
+        return -1;
+    for (spec = colon + 1; *spec != '\0' && *n < MAX_SIZES; spec = end + (*end == ',')) {
+        unsigned long v = strtoul(spec, &end, 10);
+        if (end == spec || v == 0 || v > 16384)
+            return -1;
+        sizes[(*n)++] = (unsigned)v;
+    }
+    return *n > 0 ? 0 : -1;
+}
+
+static int point_make(struct point *pt, const char *shape, unsigned rules, char *err, size_t errlen)
+{
+    static const struct hl_alloc a = {xalloc, xfree, NULL};
+    static const struct hl_adapter_id any; /* rules of every shape select all adapters */
+    size_t len = 0;
+    uint8_t *blob = bench_rules_blob(shape, rules, 0, &len, err, errlen);
+
+    memset(pt, 0, sizeof(*pt));
+    pt->rules = rules;
+    if (blob == NULL)
+        return -1;
+    if (hl_config_compile(blob, len, &a, 1, &pt->snap, err, errlen) != HL_OK) {
+        free(blob);
+        return -1;
+    }
+    free(blob);
+    pt->view = malloc(sizeof(*pt->view));
+    if (pt->view == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    hl_view_refresh(pt->view, pt->snap, &any);
+    return 0;
+}
+
+static void point_free(struct point *pt)
+{
+    hl_snapshot_free(pt->snap);
+    free(pt->view);
+}
+
+static __attribute__((noinline)) unsigned long long pass(const struct point *pt,
+                                                         const struct bench_pkt *pkts, unsigned n)
+{
+    unsigned long long matched = 0;
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        struct hl_seg seg = {pkts[i].data, pkts[i].caplen};
+        uint32_t rule = 0;
+
+        (void)hl_classify(pt->view, HL_DIR_IN, &seg, 1, pkts[i].wirelen, &rule);
+        matched += rule != 0;
+    }
+    return matched;
+}
+
+static double now_ns(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+int classify_scale(const char *spec, const char *const *pcaps, unsigned npcaps, double seconds,
+                   FILE *out)
+{
+    struct point pts[MAX_SIZES];
+    unsigned sizes[MAX_SIZES], nsizes, npkts, k, made = 0;
+    unsigned long rounds = 0;
+    struct bench_pkt *pkts;
+    char shape[32], err[256];
+    double start, t0;
+    int rc = 1;
+
+    if (parse(spec, shape, sizeof(shape), sizes, &nsizes) != 0) {
+        fprintf(stderr, "hotlwf-bpfbench: --classify SHAPE:N1,N2,... (1..16384 rules)\n");
+        return 2;
+    }
+    if (bench_read_pcaps(pcaps, npcaps, &pkts, &npkts, err, sizeof(err)) != 0) {
+        fprintf(stderr, "hotlwf-bpfbench: %s\n", err);
+        return 1;
+    }
+    for (made = 0; made < nsizes; made++) {
+        if (point_make(&pts[made], shape, sizes[made], err, sizeof(err)) != 0) {
+            fprintf(stderr, "hotlwf-bpfbench: %u %s rules: %s\n", sizes[made], shape, err);
+            point_free(&pts[made]);
+            goto out;
+        }
+    }
+    /* Interleaved: each round classifies every packet through every size, rotated. */
+    start = now_ns();
+    do {
+        for (k = 0; k < nsizes; k++) {
+            struct point *pt = &pts[(k + rounds) % nsizes];
+            t0 = now_ns();
+            pt->matched = pass(pt, pkts, npkts);
+            pt->spent_ns += now_ns() - t0;
+        }
+        rounds++;
+    } while (now_ns() - start < seconds * 1e9);
+    fprintf(out,
+            "| rules (%s) | ns / packet | packets/s (one core) | / first size | packets "
+            "matched |\n|---:|---:|---:|---:|---:|\n",
+            shape);
+    for (k = 0; k < nsizes; k++) {
+        double ns = pts[k].spent_ns / ((double)rounds * npkts);
+        double ns0 = pts[0].spent_ns / ((double)rounds * npkts);
+        fprintf(out, "| %u | %.1f | %.3g | %.2f | %llu of %u |\n", pts[k].rules, ns, 1e9 / ns,
+                ns / ns0, pts[k].matched, npkts);
+    }
+    rc = 0;
+out:
+    for (k = 0; k < made; k++)
+        point_free(&pts[k]);
+    bench_free_pkts(pkts, npkts);
+    return rc;
+}
+
+int classify_once(const char *spec, const char *const *pcaps, unsigned npcaps, FILE *out)
+{
+    struct point pt;
+    unsigned sizes[MAX_SIZES], nsizes, npkts;
+    struct bench_pkt *pkts;
+    char shape[32], err[256];
+
+    if (parse(spec, shape, sizeof(shape), sizes, &nsizes) != 0 || nsizes != 1) {
+        fprintf(stderr, "hotlwf-bpfbench: --classify-once SHAPE:N\n");
+        return 2;
+    }
+    if (bench_read_pcaps(pcaps, npcaps, &pkts, &npkts, err, sizeof(err)) != 0 ||
+        point_make(&pt, shape, sizes[0], err, sizeof(err)) != 0) {
+        fprintf(stderr, "hotlwf-bpfbench: %s\n", err);
+        return 1;
+    }
+    fprintf(out, "matched %llu\nruns %u\n", pass(&pt, pkts, npkts), npkts);
+    point_free(&pt);
+    bench_free_pkts(pkts, npkts);
+    return 0;
+}
