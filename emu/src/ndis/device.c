@@ -20,6 +20,7 @@
 #include <ndis.h>
 
 #include "device.h"
+#include "handles.h"
 #include "kernel.h"
 #include "verifier.h"
 
@@ -136,6 +137,7 @@ NDIS_STATUS NdisRegisterDeviceEx(NDIS_HANDLE NdisObjectHandle,
         tail = &(*tail)->next;
     *tail = d;
     pthread_mutex_unlock(&dev_lock);
+    emu_handle_issue(d, EMU_HANDLE_DEVICE);
     *pDeviceObject = &d->obj;
     *NdisDeviceHandle = d;
     return NDIS_STATUS_SUCCESS;
@@ -150,10 +152,11 @@ VOID NdisDeregisterDeviceEx(NDIS_HANDLE NdisDeviceHandle)
         ;
     if (!*pp) {
         pthread_mutex_unlock(&dev_lock);
-        emu_violation(EMU_RULE_STATE, NULL, "NdisDeregisterDeviceEx",
-                      "handle %p is not a registered device", NdisDeviceHandle);
+        /* stale-handle, saying whether it was freed or never issued. */
+        (void)emu_handle_check(d, EMU_HANDLE_DEVICE, "NdisDeregisterDeviceEx");
         return;
     }
+    emu_handle_retire(d);
     *pp = d->next;
     d->dead = true;
     pthread_mutex_unlock(&dev_lock);

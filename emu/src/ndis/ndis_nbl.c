@@ -18,11 +18,24 @@
 
 #define EMU_MDL_RETREAT 0x4000 /* MdlFlags bit: allocated by NdisRetreatNetBufferDataStart */
 
-/* `refs`: one per buffer allocated from the pool, plus the pool's own until
-   it is freed; the last one frees it. A pool freed while buffers of it are
-   still allocated so lives on until they are freed, its handle retired. */
+/*
+ * `refs`: one per buffer allocated from the pool, plus the pool's own until
+ * it is freed; the last one frees it. A pool freed while buffers of it are
+ * still allocated so lives on until they are freed, its handle retired.
+ *
+ * A driver may free a pool while another of its threads allocates from it
+ * (a driver race, but ndisemu must report it, not crash): an allocation
+ * takes its reference (pool_acquire) only if the count is not yet zero and
+ * then checks `freed`; free_pool sets `freed` with one exchange. Either the
+ * allocation's reference came first (it is then a buffer still allocated
+ * when the pool was freed: nbl-leak) or the free did (stale-handle). The
+ * memory of a dead pool waits in a quarantine before it is freed, so a
+ * thread that validated the handle just before it died still reads valid
+ * memory.
+ */
 struct emu_nbl_pool {
     bool is_nb_pool;
+    _Atomic bool freed;
     struct emu_res_acct *acct;      /* the pool, charged to its allocator (resources.h) */
     struct emu_res_acct *item_acct; /* each NBL (NB) allocated from it */
     NET_BUFFER_LIST_POOL_PARAMETERS p;
@@ -41,11 +54,42 @@ static struct emu_party *party_for_pool_handle(NDIS_HANDLE h)
     return emu_party_from_handle(h);
 }
 
-/* A pool handle the driver passes: live, and of the kind the API takes. */
-static struct emu_nbl_pool *pool_from_handle(NDIS_HANDLE h, bool nb_pool, const char *api)
+#define POOL_QUARANTINE 1024
+static pthread_mutex_t g_quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct emu_nbl_pool *g_quarantine[POOL_QUARANTINE];
+static unsigned g_quarantine_at;
+
+/* pool: ndisemu's own pointer, from an NBL's header or an NB's pool handle. */
+static void pool_put(struct emu_nbl_pool *pool)
 {
-    return emu_handle_check(h, nb_pool ? EMU_HANDLE_NB_POOL : EMU_HANDLE_NBL_POOL, api) ? h
-                                                                                          : NULL;
+    if (pool == NULL || atomic_fetch_sub(&pool->refs, 1) != 1)
+        return;
+    pthread_mutex_lock(&g_quarantine_lock);
+    struct emu_nbl_pool *old = g_quarantine[g_quarantine_at % POOL_QUARANTINE];
+    g_quarantine[g_quarantine_at++ % POOL_QUARANTINE] = pool;
+    pthread_mutex_unlock(&g_quarantine_lock);
+    free(old);
+}
+
+/* A pool handle the driver passes to allocate from: live, of the kind the
+   API takes, not being freed. The caller holds a reference on success. */
+static struct emu_nbl_pool *pool_acquire(NDIS_HANDLE h, bool nb_pool, const char *api)
+{
+    struct emu_nbl_pool *pool = h;
+    if (!emu_handle_check(h, nb_pool ? EMU_HANDLE_NB_POOL : EMU_HANDLE_NBL_POOL, api))
+        return NULL;
+    long r = atomic_load(&pool->refs);
+    do {
+        if (r == 0)
+            break;
+    } while (!atomic_compare_exchange_weak(&pool->refs, &r, r + 1));
+    if (r != 0 && !atomic_load(&pool->freed))
+        return pool;
+    if (r != 0)
+        pool_put(pool);
+    emu_violation(EMU_RULE_STALE_HANDLE, NULL, api, "%s: pool %p was freed while this call used it",
+                  api, h);
+    return NULL;
 }
 
 static void charge_pool(struct emu_nbl_pool *pool, enum emu_res_kind kind,
@@ -97,24 +141,24 @@ NDIS_HANDLE NdisAllocateNetBufferPool(NDIS_HANDLE NdisHandle,
     return pool;
 }
 
-/* pool: ndisemu's own pointer, from an NBL's header or an NB's pool handle. */
-static void pool_put(struct emu_nbl_pool *pool)
-{
-    if (pool != NULL && atomic_fetch_sub(&pool->refs, 1) == 1)
-        free(pool);
-}
-
 static void free_pool(NDIS_HANDLE PoolHandle, bool nb_pool, const char *api)
 {
-    struct emu_nbl_pool *pool = pool_from_handle(PoolHandle, nb_pool, api);
+    struct emu_nbl_pool *pool = pool_acquire(PoolHandle, nb_pool, api);
     if (pool == NULL)
         return;
+    if (atomic_exchange(&pool->freed, true)) {
+        pool_put(pool);
+        emu_violation(EMU_RULE_STALE_HANDLE, NULL, api, "%s: pool %p is being freed twice", api,
+                      PoolHandle);
+        return;
+    }
     emu_handle_retire(pool);
     emu_res_release(pool->acct);
-    long n = atomic_load(&pool->refs) - 1;
-    if (n != 0)
+    long n = atomic_load(&pool->refs) - 2; /* less its own and this call's */
+    if (n > 0)
         emu_violation(EMU_RULE_NBL_LEAK, NULL, api, "%s with %ld buffers still allocated from it",
                       api, n);
+    pool_put(pool);
     pool_put(pool);
 }
 
@@ -198,7 +242,6 @@ static PNET_BUFFER_LIST alloc_nbl(struct emu_nbl_pool *pool, USHORT ctx_size, US
         nb_init(nb, pool, chain, off, len);
         nbl->FirstNetBuffer = nb;
     }
-    atomic_fetch_add(&pool->refs, 1);
     emu_res_charge(pool->item_acct, blk);
     if (nbl->Context != NULL)
         emu_res_charge_part(pool->item_acct, nbl->Context);
@@ -215,10 +258,14 @@ PNET_BUFFER_LIST NdisAllocateNetBufferAndNetBufferList(NDIS_HANDLE PoolHandle, U
         return NULL;
     emu_irql_require_max("NdisAllocateNetBufferAndNetBufferList", DISPATCH_LEVEL);
     struct emu_nbl_pool *pool =
-        pool_from_handle(PoolHandle, false, "NdisAllocateNetBufferAndNetBufferList");
-    if (pool == NULL || !pool->p.fAllocateNetBuffer)
-        return NULL;
-    return alloc_nbl(pool, ContextSize, ContextBackFill, true, MdlChain, DataOffset, DataLength);
+        pool_acquire(PoolHandle, false, "NdisAllocateNetBufferAndNetBufferList");
+    PNET_BUFFER_LIST nbl =
+        pool == NULL || !pool->p.fAllocateNetBuffer
+            ? NULL
+            : alloc_nbl(pool, ContextSize, ContextBackFill, true, MdlChain, DataOffset, DataLength);
+    if (nbl == NULL)
+        pool_put(pool);
+    return nbl;
 }
 
 PNET_BUFFER_LIST NdisAllocateNetBufferList(NDIS_HANDLE PoolHandle, USHORT ContextSize,
@@ -227,10 +274,12 @@ PNET_BUFFER_LIST NdisAllocateNetBufferList(NDIS_HANDLE PoolHandle, USHORT Contex
     if (emu_fault_should_fail("NdisAllocateNetBufferList", __builtin_return_address(0)))
         return NULL;
     emu_irql_require_max("NdisAllocateNetBufferList", DISPATCH_LEVEL);
-    struct emu_nbl_pool *pool = pool_from_handle(PoolHandle, false, "NdisAllocateNetBufferList");
-    if (pool == NULL)
-        return NULL;
-    return alloc_nbl(pool, ContextSize, ContextBackFill, false, NULL, 0, 0);
+    struct emu_nbl_pool *pool = pool_acquire(PoolHandle, false, "NdisAllocateNetBufferList");
+    PNET_BUFFER_LIST nbl =
+        pool == NULL ? NULL : alloc_nbl(pool, ContextSize, ContextBackFill, false, NULL, 0, 0);
+    if (nbl == NULL)
+        pool_put(pool);
+    return nbl;
 }
 
 PNET_BUFFER NdisAllocateNetBuffer(NDIS_HANDLE PoolHandle, PMDL MdlChain, ULONG DataOffset,
@@ -239,14 +288,15 @@ PNET_BUFFER NdisAllocateNetBuffer(NDIS_HANDLE PoolHandle, PMDL MdlChain, ULONG D
     if (emu_fault_should_fail("NdisAllocateNetBuffer", __builtin_return_address(0)))
         return NULL;
     emu_irql_require_max("NdisAllocateNetBuffer", DISPATCH_LEVEL);
-    struct emu_nbl_pool *pool = pool_from_handle(PoolHandle, true, "NdisAllocateNetBuffer");
+    struct emu_nbl_pool *pool = pool_acquire(PoolHandle, true, "NdisAllocateNetBuffer");
     if (pool == NULL)
         return NULL;
     PNET_BUFFER nb = calloc(1, sizeof(*nb));
-    if (nb == NULL)
+    if (nb == NULL) {
+        pool_put(pool);
         return NULL;
+    }
     nb_init(nb, pool, MdlChain, DataOffset, DataLength);
-    atomic_fetch_add(&pool->refs, 1);
     emu_res_charge(pool->item_acct, nb);
     return nb;
 }

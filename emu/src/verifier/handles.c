@@ -41,6 +41,7 @@ static const char *const g_kind_names[EMU_HANDLE_KIND_END] = {
     [EMU_HANDLE_NBL_POOL] = "NET_BUFFER_LIST pool handle",
     [EMU_HANDLE_NB_POOL] = "NET_BUFFER pool handle",
     [EMU_HANDLE_IO_WORKITEM] = "NDIS I/O work item handle",
+    [EMU_HANDLE_DEVICE] = "NDIS device handle",
 };
 
 static unsigned slot_of(uintptr_t a)

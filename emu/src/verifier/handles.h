@@ -1,7 +1,8 @@
 /*
  * The handle table: every handle ndisemu gives a driver (filter driver and
  * filter module handles, the miniport's and protocol's handles that NBLs
- * name as their source, NBL / NB pools, NDIS I/O work items) is issued
+ * name as their source, NBL / NB pools, NDIS I/O work items, control
+ * device handles) is issued
  * here and retired when freed. A handle a driver passes back is looked up
  * here, never by reading the memory it points at: a freed handle's memory
  * may be gone or reused, so a magic number in it proves nothing (and
@@ -22,6 +23,7 @@ enum emu_handle_kind {
     EMU_HANDLE_NBL_POOL,       /* NdisAllocateNetBufferListPool */
     EMU_HANDLE_NB_POOL,        /* NdisAllocateNetBufferPool */
     EMU_HANDLE_IO_WORKITEM,    /* NdisAllocateIoWorkItem */
+    EMU_HANDLE_DEVICE,         /* NdisRegisterDeviceEx */
     EMU_HANDLE_KIND_END
 };
 
