@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,13 @@ struct emu_driver *emu_driver_load(const char *path, char *err, size_t errlen)
     return d;
 }
 
+static void (*_Atomic g_unload_check)(PDRIVER_OBJECT obj, const char *name);
+
+void ke_set_unload_check(void (*check)(PDRIVER_OBJECT obj, const char *name))
+{
+    atomic_store(&g_unload_check, check);
+}
+
 static NTSTATUS unload_keep(struct emu_driver *d)
 {
     struct emu_callctx ctx;
@@ -261,6 +269,9 @@ static NTSTATUS unload_keep(struct emu_driver *d)
     emu_callctx_push(&ctx, d->name, "DriverUnload", d);
     emu_watch_begin(&watch, "unload", d->name, "DriverUnload");
     d->obj.DriverUnload(&d->obj);
+    void (*check)(PDRIVER_OBJECT, const char *) = atomic_load(&g_unload_check);
+    if (check != NULL)
+        check(&d->obj, d->name);
     /* The image is about to go: nothing may still be queued to run in it. */
     emu_watch_note(&watch, "(DPC and work item drain)");
     KeFlushQueuedDpcs();

@@ -153,4 +153,12 @@ unsigned ke_thread_check_unload(const struct emu_driver *d, const char *name);
 void ke_loader_shutdown(void);
 uint64_t ke_interrupt_time_100ns(void);
 
+/*
+ * Called after a driver's DriverUnload returns, while its image is still
+ * mapped, with the driver object and name: the NDIS layer sets it (at the
+ * first NdisFRegisterFilterDriver) to check that the driver deregistered
+ * what it registered. One hook; setting it again replaces it.
+ */
+void ke_set_unload_check(void (*check)(PDRIVER_OBJECT obj, const char *name));
+
 #endif

@@ -184,6 +184,8 @@ static struct emu_filter_driver *find_unique(const char *unique)
     return NULL;
 }
 
+static void check_deregistered(PDRIVER_OBJECT obj, const char *name);
+
 NDIS_STATUS
 NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverContext,
                           PNDIS_FILTER_DRIVER_CHARACTERISTICS FilterDriverCharacteristics,
@@ -250,6 +252,7 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
     d->next = g_drivers;
     g_drivers = d;
     emu_ndis_driver_unlock();
+    ke_set_unload_check(check_deregistered);
     *NdisFilterDriverHandle = d;
     /* NDIS attaches asynchronously: FilterAttach may run before or after
        DriverEntry returns, never inside this call. */
@@ -296,6 +299,32 @@ VOID NdisFDeregisterFilterDriver(NDIS_HANDLE NdisFilterDriverHandle)
     /* Valid until here: FilterDetach, run above, may still use it. */
     emu_handle_retire(d);
     free(d);
+}
+
+/*
+ * After DriverUnload (ke_loader.c): a filter driver this driver object
+ * registered and never deregistered breaks SDV's NdisFDeregisterFilterDriver
+ * rule; on Windows NDIS would go on calling into an unloaded image. The
+ * finding names it; ndisemu then deregisters on the driver's behalf while
+ * the image is still mapped, so its modules detach before the image goes
+ * (and the pool checks that follow see what FilterDetach frees).
+ */
+static void check_deregistered(PDRIVER_OBJECT obj, const char *name)
+{
+    for (;;) {
+        emu_ndis_driver_lock();
+        struct emu_filter_driver *d = g_drivers;
+        while (d != NULL && d->object != obj)
+            d = d->next;
+        emu_ndis_driver_unlock();
+        if (d == NULL)
+            return;
+        emu_violation(EMU_RULE_STATE, name, "DriverUnload",
+                      "DriverUnload returned without NdisFDeregisterFilterDriver for filter "
+                      "driver %s (NDIS would call into an unloaded image)",
+                      d->name);
+        NdisFDeregisterFilterDriver(d);
+    }
 }
 
 NDIS_STATUS NdisFSetAttributes(NDIS_HANDLE NdisFilterHandle, NDIS_HANDLE FilterModuleContext,
