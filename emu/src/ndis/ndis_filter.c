@@ -214,8 +214,13 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
     memcpy(&d->chars, ch, ch->Header.Size < sizeof(d->chars) ? ch->Header.Size : sizeof(d->chars));
     /* NDIS calls FilterSetOptions inside this call, with the driver's
        context; it may set default handlers (NdisSetOptionalHandlers with the
-       driver handle). Its failure is the registration's. */
+       driver handle). Its failure is the registration's. The out handle is
+       written before the call: Microsoft's LWF sample asserts in its
+       FilterSetOptions that its NdisFilterDriverHandle parameter equals the
+       handle NdisFRegisterFilterDriver stored, so NDIS has stored it by then.
+       On failure it is reset to NULL (the docs fill it only on success). */
     emu_handle_issue(d, EMU_HANDLE_FILTER_DRIVER); /* FilterSetOptions uses it */
+    *NdisFilterDriverHandle = d;
     if (d->chars.SetOptionsHandler != NULL) {
         struct emu_callctx c;
         emu_callctx_push(&c, d->name, "FilterSetOptions", d);
@@ -228,6 +233,7 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
                     "ndisemu: NdisFRegisterFilterDriver(%s) fails: FilterSetOptions returned "
                     "0x%08x\n",
                     d->name, (unsigned)st);
+            *NdisFilterDriverHandle = NULL;
             emu_handle_retire(d);
             free(d);
             return st;
@@ -243,6 +249,7 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
                 "ndisemu: NdisFRegisterFilterDriver(%s) fails: a filter driver with this %s is "
                 "already registered\n",
                 d->name, clash);
+        *NdisFilterDriverHandle = NULL;
         emu_handle_retire(d);
         free(d);
         return NDIS_STATUS_FAILURE;
@@ -250,7 +257,6 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
     d->next = g_drivers;
     g_drivers = d;
     emu_ndis_driver_unlock();
-    *NdisFilterDriverHandle = d;
     /* NDIS attaches asynchronously: FilterAttach may run before or after
        DriverEntry returns, never inside this call. */
     char *name = strdup(d->name);
