@@ -7,7 +7,8 @@
 # NDIS_FILTER_PARTIAL_CHARACTERISTICS, with no finding. Its FilterSetOptions
 # runs once, after NDIS stored the driver handle it compares with; every
 # FilterRestart gets restart attributes with a non-zero MTU; and it passes
-# `ndisemu --conformance`, whose OID phase runs its OID handlers.
+# `ndisemu --conformance` (built as NDIS 6.30), whose OID phase runs its OID
+# handlers.
 set -u
 cc="$1" ndisemu="$2" lib="$3" src="$(dirname "$0")/wdk_style_lwf.c"
 dir=$(mktemp -d)
@@ -41,6 +42,7 @@ for version in NDIS630 NDIS60; do
         cat "$dir/err" >&2
         fail=1
     fi
+    [ $version = NDIS630 ] || continue # the conformance run once: it takes seconds
     if ! "$ndisemu" --conformance --driver "$so" >"$dir/conf" 2>"$dir/err"; then
         echo "FAIL: $version --conformance" >&2
         cat "$dir/conf" "$dir/err" >&2
