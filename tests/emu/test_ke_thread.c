@@ -31,6 +31,16 @@ static VOID item_routine(PDEVICE_OBJECT dev, PVOID ctx)
         KeSetEvent(&g_items_done, 0, FALSE);
 }
 
+/* Leaves '*' bytes where DbgPrint's formatter keeps its conversion spec: a
+   formatter that reads its spec past what it parsed takes a width from the
+   arguments and prints the next one from the wrong slot (a crash on %s). */
+static __attribute__((noinline)) void dirty_stack(void)
+{
+    volatile char junk[8192];
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = '*';
+}
+
 int main(void)
 {
     HANDLE h;
@@ -79,6 +89,8 @@ int main(void)
         RtlFreeAnsiString(&a);
         CHECK(RtlUnicodeStringToInteger(&n, 0, &v) == STATUS_SUCCESS && v == 31);
     }
+    dirty_stack();
+    DbgPrint("%s %lu\n", "after a dirty stack", (ULONG)5);
     CHECK(emu_violation_count() == 0);
     emu_kernel_shutdown();
     printf("ok\n");

@@ -31,6 +31,8 @@ typedef struct _WSL_MODULE {
 } WSL_MODULE, *PWSL_MODULE;
 
 static NDIS_HANDLE WslDriverHandle;
+static LONG WslSetOptionsCalls;
+static BOOLEAN WslHandleStoredBySetOptions; /* the out handle was written before FilterSetOptions */
 static WCHAR WslServiceName[16];
 
 DRIVER_INITIALIZE DriverEntry;
@@ -105,8 +107,11 @@ _Use_decl_annotations_ static ULONG WslCopyName(PUCHAR Out, ULONG Capacity, PCND
 _Use_decl_annotations_ NDIS_STATUS WslSetOptions(NDIS_HANDLE NdisDriverHandle,
                                                  NDIS_HANDLE DriverContext)
 {
-    UNREFERENCED_PARAMETER(NdisDriverHandle);
     UNREFERENCED_PARAMETER(DriverContext);
+    /* Like Microsoft's sample, compare with the handle NdisFRegisterFilterDriver
+       stores: NDIS has stored it before it calls FilterSetOptions. */
+    WslSetOptionsCalls++;
+    WslHandleStoredBySetOptions = NdisDriverHandle != NULL && NdisDriverHandle == WslDriverHandle;
     return NDIS_STATUS_SUCCESS;
 }
 
@@ -310,6 +315,8 @@ _Use_decl_annotations_ NDIS_STATUS WslNetPnPEvent(NDIS_HANDLE FilterModuleContex
 _Use_decl_annotations_ VOID WslUnload(PDRIVER_OBJECT DriverObject)
 {
     UNREFERENCED_PARAMETER(DriverObject);
+    DbgPrint("wdkstyle: unload set_options=%ld handle_stored=%d\n", WslSetOptionsCalls,
+             (int)WslHandleStoredBySetOptions);
     NdisFDeregisterFilterDriver(WslDriverHandle);
 }
 

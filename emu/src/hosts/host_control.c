@@ -339,7 +339,9 @@ static const struct oid_case g_cases[] = {
      NDIS_SIZEOF_OFFLOAD_ENCAPSULATION_REVISION_1, false, NDIS_STATUS_SUCCESS,
      NDIS_SIZEOF_OFFLOAD_ENCAPSULATION_REVISION_1},
     {NdisRequestQueryInformation, HOST_OID_VENDOR, 16, false, NDIS_STATUS_SUCCESS, 16},
-    {NdisRequestQueryInformation, HOST_OID_VENDOR, 16, true, NDIS_STATUS_REQUEST_ABORTED, 0},
+    /* A cancel is a request: a filter may let the OID complete normally (16
+       bytes written), so count is the success answer's, as for the row above. */
+    {NdisRequestQueryInformation, HOST_OID_VENDOR, 16, true, NDIS_STATUS_REQUEST_ABORTED, 16},
     {NdisRequestQueryInformation, HOST_OID_UNKNOWN, 4, false, NDIS_STATUS_NOT_SUPPORTED, 0},
 };
 

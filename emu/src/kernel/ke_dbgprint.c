@@ -111,6 +111,7 @@ static void format(struct out *o, const char *f, va_list ap)
         }
         if (*f == 0)
             break;
+        spec[sn] = 0;            /* the checks below read spec as a string */
         if (strchr(spec, '*')) { /* widths from arguments: rare, printed plainly */
             (void)va_arg(ap, int);
         }

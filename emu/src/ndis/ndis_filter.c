@@ -216,8 +216,13 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
     memcpy(&d->chars, ch, ch->Header.Size < sizeof(d->chars) ? ch->Header.Size : sizeof(d->chars));
     /* NDIS calls FilterSetOptions inside this call, with the driver's
        context; it may set default handlers (NdisSetOptionalHandlers with the
-       driver handle). Its failure is the registration's. */
+       driver handle). Its failure is the registration's. The out handle is
+       written before the call: Microsoft's LWF sample asserts in its
+       FilterSetOptions that its NdisFilterDriverHandle parameter equals the
+       handle NdisFRegisterFilterDriver stored, so NDIS has stored it by then.
+       On failure it is reset to NULL (the docs fill it only on success). */
     emu_handle_issue(d, EMU_HANDLE_FILTER_DRIVER); /* FilterSetOptions uses it */
+    *NdisFilterDriverHandle = d;
     if (d->chars.SetOptionsHandler != NULL) {
         struct emu_callctx c;
         emu_callctx_push(&c, d->name, "FilterSetOptions", d);
@@ -230,6 +235,7 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
                     "ndisemu: NdisFRegisterFilterDriver(%s) fails: FilterSetOptions returned "
                     "0x%08x\n",
                     d->name, (unsigned)st);
+            *NdisFilterDriverHandle = NULL;
             emu_handle_retire(d);
             free(d);
             return st;
@@ -245,6 +251,7 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
                 "ndisemu: NdisFRegisterFilterDriver(%s) fails: a filter driver with this %s is "
                 "already registered\n",
                 d->name, clash);
+        *NdisFilterDriverHandle = NULL;
         emu_handle_retire(d);
         free(d);
         return NDIS_STATUS_FAILURE;
@@ -253,7 +260,6 @@ NdisFRegisterFilterDriver(PDRIVER_OBJECT DriverObject, NDIS_HANDLE FilterDriverC
     g_drivers = d;
     emu_ndis_driver_unlock();
     ke_set_unload_check(check_deregistered);
-    *NdisFilterDriverHandle = d;
     /* NDIS attaches asynchronously: FilterAttach may run before or after
        DriverEntry returns, never inside this call. */
     char *name = strdup(d->name);
