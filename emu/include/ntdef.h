@@ -65,8 +65,11 @@
     (FIELD_OFFSET(type, field) + RTL_FIELD_SIZE(type, field))
 #define RTL_NUMBER_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define ARRAYSIZE(a) RTL_NUMBER_OF(a)
+/* The WDK's form, &((type *)0)->field, is a member access through a null
+ * pointer, which clang's UBSan rejects; offsetof gives the same offset with
+ * no undefined behaviour, and the result is the same pointer. */
 #define CONTAINING_RECORD(address, type, field)                                                    \
-    ((type *)((char *)(address) - (ULONG_PTR)(&((type *)0)->field)))
+    ((type *)((char *)(address) - offsetof(type, field)))
 #define ARGUMENT_PRESENT(ArgumentPointer) ((CHAR *)((ULONG_PTR)(ArgumentPointer)) != (CHAR *)NULL)
 #define ALIGN_DOWN_BY(length, alignment) ((ULONG_PTR)(length) & ~((ULONG_PTR)(alignment)-1))
 #define ALIGN_UP_BY(length, alignment)                                                             \

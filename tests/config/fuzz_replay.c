@@ -36,6 +36,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "only %d corpus files: the corpus is missing\n", n);
         return 1;
     }
-    printf("fuzz_config replay: %d files ok\n", n);
+    printf("%s: %d corpus files ok\n", argv[0], n);
     return 0;
 }

@@ -18,7 +18,15 @@
 #include "kernel.h"
 #include "verifier.h"
 
-#ifdef __SANITIZE_ADDRESS__
+/* gcc says __SANITIZE_ADDRESS__, clang says __has_feature(address_sanitizer). */
+#if defined(__SANITIZE_ADDRESS__)
+#define EMU_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EMU_LSAN 1
+#endif
+#endif
+#ifdef EMU_LSAN
 #include <sanitizer/lsan_interface.h>
 #endif
 
@@ -64,7 +72,7 @@ struct emu_res_acct *emu_res_account(enum emu_res_kind kind, uint32_t tag, const
 
 void emu_res_charge_part(struct emu_res_acct *a, const void *block)
 {
-#ifdef __SANITIZE_ADDRESS__
+#ifdef EMU_LSAN
     if (a != NULL && a->drv != NULL)
         __lsan_ignore_object(block);
 #else
