@@ -22,7 +22,6 @@
 
 static KDEFERRED_ROUTINE KaDpc;
 static FILTER_PAUSE KaPause;
-static FILTER_SEND_NET_BUFFER_LISTS_COMPLETE KaSendComplete;
 
 _Use_decl_annotations_ static VOID KaDpc(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgument1,
                                          PVOID SystemArgument2)
@@ -37,28 +36,6 @@ _Use_decl_annotations_ static VOID KaDpc(PKDPC Dpc, PVOID DeferredContext, PVOID
        sent before NDIS called FilterPause, or not at all. */
     NdisFSendNetBufferLists(Module->FilterHandle, TlFrameNbl(Module, Ka), NDIS_DEFAULT_PORT_NUMBER,
                             NDIS_SEND_FLAGS_DISPATCH_LEVEL);
-}
-
-_Use_decl_annotations_ static VOID KaSendComplete(NDIS_HANDLE FilterModuleContext,
-                                                  PNET_BUFFER_LIST NetBufferLists,
-                                                  ULONG SendCompleteFlags)
-{
-    PTL_MODULE Module = FilterModuleContext;
-    PNET_BUFFER_LIST Theirs = NULL, *Tail = &Theirs, Next;
-
-    for (; NetBufferLists != NULL; NetBufferLists = Next) {
-        Next = NET_BUFFER_LIST_NEXT_NBL(NetBufferLists);
-        NET_BUFFER_LIST_NEXT_NBL(NetBufferLists) = NULL;
-        if (NetBufferLists->SourceHandle == Module->FilterHandle) {
-            InterlockedExchange(&Module->Outstanding, 0);
-            KeSetEvent(&Module->Idle, IO_NO_INCREMENT, FALSE);
-        } else {
-            *Tail = NetBufferLists;
-            Tail = &NET_BUFFER_LIST_NEXT_NBL(NetBufferLists);
-        }
-    }
-    if (Theirs != NULL)
-        NdisFSendNetBufferListsComplete(Module->FilterHandle, Theirs, SendCompleteFlags);
 }
 
 _Use_decl_annotations_ static NDIS_STATUS KaPause(NDIS_HANDLE FilterModuleContext,
@@ -104,7 +81,7 @@ static VOID KaDetach(PTL_MODULE Module)
 static VOID KaCustomize(PNDIS_FILTER_DRIVER_CHARACTERISTICS Chars)
 {
     Chars->PauseHandler = KaPause;
-    Chars->SendNetBufferListsCompleteHandler = KaSendComplete;
+    Chars->SendNetBufferListsCompleteHandler = TlFrameSendComplete;
     TlOnAttach = KaAttach;
     TlOnDetach = KaDetach;
 }

@@ -24,7 +24,6 @@
 
 static FILTER_RESTART HelloRestart;
 static FILTER_PAUSE HelloPause;
-static FILTER_SEND_NET_BUFFER_LISTS_COMPLETE HelloSendComplete;
 
 _Use_decl_annotations_ static NDIS_STATUS
 HelloRestart(NDIS_HANDLE FilterModuleContext, PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
@@ -41,28 +40,6 @@ HelloRestart(NDIS_HANDLE FilterModuleContext, PNDIS_FILTER_RESTART_PARAMETERS Re
     }
     InterlockedExchange(&Module->State, TlRunning);
     return NDIS_STATUS_SUCCESS;
-}
-
-_Use_decl_annotations_ static VOID HelloSendComplete(NDIS_HANDLE FilterModuleContext,
-                                                     PNET_BUFFER_LIST NetBufferLists,
-                                                     ULONG SendCompleteFlags)
-{
-    PTL_MODULE Module = FilterModuleContext;
-    PNET_BUFFER_LIST Theirs = NULL, *Tail = &Theirs, Next;
-
-    for (; NetBufferLists != NULL; NetBufferLists = Next) {
-        Next = NET_BUFFER_LIST_NEXT_NBL(NetBufferLists);
-        NET_BUFFER_LIST_NEXT_NBL(NetBufferLists) = NULL;
-        if (NetBufferLists->SourceHandle == Module->FilterHandle) {
-            InterlockedExchange(&Module->Outstanding, 0);
-            KeSetEvent(&Module->Idle, IO_NO_INCREMENT, FALSE);
-        } else {
-            *Tail = NetBufferLists;
-            Tail = &NET_BUFFER_LIST_NEXT_NBL(NetBufferLists);
-        }
-    }
-    if (Theirs != NULL)
-        NdisFSendNetBufferListsComplete(Module->FilterHandle, Theirs, SendCompleteFlags);
 }
 
 /* Right as far as it goes: its own frame is waited for. */
@@ -98,7 +75,7 @@ static VOID HelloCustomize(PNDIS_FILTER_DRIVER_CHARACTERISTICS Chars)
 {
     Chars->RestartHandler = HelloRestart;
     Chars->PauseHandler = HelloPause;
-    Chars->SendNetBufferListsCompleteHandler = HelloSendComplete;
+    Chars->SendNetBufferListsCompleteHandler = TlFrameSendComplete;
     TlOnAttach = HelloAttach;
     TlOnDetach = HelloDetach;
 }

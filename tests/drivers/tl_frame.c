@@ -59,3 +59,25 @@ _Use_decl_annotations_ VOID TlFrameFree(PTL_FRAME Frame)
     NdisFreeNetBufferListPool(Frame->NblPool);
     NdisFreeMemory(Frame, 0, 0);
 }
+
+_Use_decl_annotations_ VOID TlFrameSendComplete(NDIS_HANDLE FilterModuleContext,
+                                                PNET_BUFFER_LIST NetBufferLists,
+                                                ULONG SendCompleteFlags)
+{
+    PTL_MODULE Module = FilterModuleContext;
+    PNET_BUFFER_LIST Theirs = NULL, *Tail = &Theirs, Next;
+
+    for (; NetBufferLists != NULL; NetBufferLists = Next) {
+        Next = NET_BUFFER_LIST_NEXT_NBL(NetBufferLists);
+        NET_BUFFER_LIST_NEXT_NBL(NetBufferLists) = NULL;
+        if (NetBufferLists->SourceHandle == Module->FilterHandle) {
+            InterlockedExchange(&Module->Outstanding, 0);
+            KeSetEvent(&Module->Idle, IO_NO_INCREMENT, FALSE);
+        } else {
+            *Tail = NetBufferLists;
+            Tail = &NET_BUFFER_LIST_NEXT_NBL(NetBufferLists);
+        }
+    }
+    if (Theirs != NULL)
+        NdisFSendNetBufferListsComplete(Module->FilterHandle, Theirs, SendCompleteFlags);
+}

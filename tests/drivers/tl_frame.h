@@ -41,4 +41,10 @@ static __inline PNET_BUFFER_LIST TlFrameNbl(PTL_MODULE Module, PTL_FRAME Frame)
     return Frame->Nbl;
 }
 
+/* A send-complete handler for a module with one frame sent at a time,
+   counted in Module->Outstanding (set to 1 before the send, Idle cleared):
+   its own frame back sets Outstanding to 0 and Idle; the others' NBLs are
+   completed up. */
+FILTER_SEND_NET_BUFFER_LISTS_COMPLETE TlFrameSendComplete;
+
 #endif
