@@ -95,4 +95,14 @@ uint8_t *hlt_get_config(size_t *len);
 /* GET_STATS into a malloc'd buffer (header, rules, adapters). */
 uint8_t *hlt_get_stats(size_t *len);
 
+/* The storm tests' churn, on a thread of its own until hlt_churn_stop:
+   adapters 0 and 1 of hosts[] pause and restart in turn (their modules live
+   through the run), adapter 2 detaches and re-attaches its module every 4th
+   round. */
+struct emu_host;
+struct hlt_churn;
+struct hlt_churn *hlt_churn_start(struct emu_host *const *hosts);
+void hlt_churn_stop(struct hlt_churn *c);
+void hlt_sleep_ms(unsigned ms);
+
 #endif
