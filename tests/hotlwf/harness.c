@@ -569,3 +569,34 @@ void hlt_churn_stop(struct hlt_churn *c)
     pthread_join(c->thread, NULL);
     free(c);
 }
+
+bool hlt_storm_hosts_start(struct emu_host **hosts, unsigned n, unsigned ncpus,
+                           const struct emu_traffic *traffic, uint64_t rx_pps, unsigned seed)
+{
+    char err[256];
+
+    for (unsigned i = 0; i < n; i++) {
+        struct emu_host_config cfg;
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.traffic = traffic;
+        emu_split_parse("random", &cfg.split);
+        cfg.rx_pps = rx_pps;
+        cfg.tx_pps = rx_pps / 2;
+        cfg.tx = true;
+        cfg.batch = 16;
+        cfg.cpus = ncpus;
+        cfg.first_cpu = i;
+        cfg.rx_queues = 2;
+        cfg.seed = seed + i;
+        cfg.recycle = false; /* a use-after-return is then a use-after-free: ASan sees it */
+        hosts[i] = emu_host_create(i, &cfg, err, sizeof(err));
+        if (hosts[i] == NULL) {
+            fprintf(stderr, "host %u: %s\n", i, err);
+            return false;
+        }
+        HLT_CHECK(emu_adapter_start(emu_host_adapter(hosts[i])) == NDIS_STATUS_SUCCESS, "start %u",
+                  i);
+        emu_host_start_traffic(hosts[i]);
+    }
+    return true;
+}

@@ -78,29 +78,8 @@ int main(int argc, char **argv)
                   gen == 2,
               "first SET: generation %llu", (unsigned long long)gen);
 
-    for (unsigned i = 0; i < NADAPTERS; i++) {
-        struct emu_host_config cfg;
-        memset(&cfg, 0, sizeof(cfg));
-        cfg.traffic = traffic;
-        emu_split_parse("random", &cfg.split);
-        cfg.rx_pps = rx_pps;
-        cfg.tx_pps = rx_pps / 2;
-        cfg.tx = true;
-        cfg.batch = 16;
-        cfg.cpus = NCPUS;
-        cfg.first_cpu = i;
-        cfg.rx_queues = 2;
-        cfg.seed = 2000 + i;
-        cfg.recycle = false; /* a use-after-return is then a use-after-free: ASan sees it */
-        hosts[i] = emu_host_create(i, &cfg, err, sizeof(err));
-        if (hosts[i] == NULL) {
-            fprintf(stderr, "host %u: %s\n", i, err);
-            return 2;
-        }
-        HLT_CHECK(emu_adapter_start(emu_host_adapter(hosts[i])) == NDIS_STATUS_SUCCESS, "start %u",
-                  i);
-        emu_host_start_traffic(hosts[i]);
-    }
+    if (!hlt_storm_hosts_start(hosts, NADAPTERS, NCPUS, traffic, rx_pps, 2000))
+        return 2;
 
     churner = hlt_churn_start(hosts);
     last = gen;
