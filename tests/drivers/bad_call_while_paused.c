@@ -18,58 +18,24 @@
  * Expected finding: call-while-paused in NdisFSendNetBufferLists, naming
  * this module.
  */
-#include "testlwf.h"
-
-#define KA_FRAME_LENGTH 60
-
-typedef struct _KA_MODULE {
-    NDIS_HANDLE NblPool;
-    PMDL Mdl;
-    PNET_BUFFER_LIST Nbl;
-    UCHAR Frame[KA_FRAME_LENGTH];
-} KA_MODULE, *PKA_MODULE;
+#include "tl_frame.h"
 
 static KDEFERRED_ROUTINE KaDpc;
 static FILTER_PAUSE KaPause;
-static FILTER_SEND_NET_BUFFER_LISTS_COMPLETE KaSendComplete;
 
 _Use_decl_annotations_ static VOID KaDpc(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgument1,
                                          PVOID SystemArgument2)
 {
     PTL_MODULE Module = DeferredContext;
-    PKA_MODULE Ka = Module->DriverData;
+    PTL_FRAME Ka = Module->DriverData;
 
     UNREFERENCED_PARAMETER(Dpc);
     UNREFERENCED_PARAMETER(SystemArgument1);
     UNREFERENCED_PARAMETER(SystemArgument2);
     /* BUG: a Pausing module may not originate; the frame should have been
        sent before NDIS called FilterPause, or not at all. */
-    Ka->Nbl->SourceHandle = Module->FilterHandle;
-    NET_BUFFER_LIST_NEXT_NBL(Ka->Nbl) = NULL;
-    NdisFSendNetBufferLists(Module->FilterHandle, Ka->Nbl, NDIS_DEFAULT_PORT_NUMBER,
+    NdisFSendNetBufferLists(Module->FilterHandle, TlFrameNbl(Module, Ka), NDIS_DEFAULT_PORT_NUMBER,
                             NDIS_SEND_FLAGS_DISPATCH_LEVEL);
-}
-
-_Use_decl_annotations_ static VOID KaSendComplete(NDIS_HANDLE FilterModuleContext,
-                                                  PNET_BUFFER_LIST NetBufferLists,
-                                                  ULONG SendCompleteFlags)
-{
-    PTL_MODULE Module = FilterModuleContext;
-    PNET_BUFFER_LIST Theirs = NULL, *Tail = &Theirs, Next;
-
-    for (; NetBufferLists != NULL; NetBufferLists = Next) {
-        Next = NET_BUFFER_LIST_NEXT_NBL(NetBufferLists);
-        NET_BUFFER_LIST_NEXT_NBL(NetBufferLists) = NULL;
-        if (NetBufferLists->SourceHandle == Module->FilterHandle) {
-            InterlockedExchange(&Module->Outstanding, 0);
-            KeSetEvent(&Module->Idle, IO_NO_INCREMENT, FALSE);
-        } else {
-            *Tail = NetBufferLists;
-            Tail = &NET_BUFFER_LIST_NEXT_NBL(NetBufferLists);
-        }
-    }
-    if (Theirs != NULL)
-        NdisFSendNetBufferListsComplete(Module->FilterHandle, Theirs, SendCompleteFlags);
 }
 
 _Use_decl_annotations_ static NDIS_STATUS KaPause(NDIS_HANDLE FilterModuleContext,
@@ -91,39 +57,10 @@ _Use_decl_annotations_ static NDIS_STATUS KaPause(NDIS_HANDLE FilterModuleContex
 
 static VOID KaAttach(PTL_MODULE Module)
 {
-    NET_BUFFER_LIST_POOL_PARAMETERS PoolParameters;
-    PKA_MODULE Ka;
+    PTL_FRAME Ka = TlFrameAllocate(Module);
 
-    Ka = NdisAllocateMemoryWithTagPriority(Module->FilterHandle, sizeof(*Ka), TL_POOL_TAG,
-                                           NormalPoolPriority);
     if (Ka == NULL)
         return;
-    NdisZeroMemory(Ka, sizeof(*Ka));
-    NdisFillMemory(Ka->Frame, 12, 0xff); /* broadcast from ff:ff:..., type 0x88b5 */
-    Ka->Frame[12] = 0x88;
-    Ka->Frame[13] = 0xb5;
-
-    NdisZeroMemory(&PoolParameters, sizeof(PoolParameters));
-    PoolParameters.Header.Type = NDIS_OBJECT_TYPE_DEFAULT;
-    PoolParameters.Header.Revision = NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
-    PoolParameters.Header.Size = NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
-    PoolParameters.ProtocolId = NDIS_PROTOCOL_ID_DEFAULT;
-    PoolParameters.fAllocateNetBuffer = TRUE;
-    PoolParameters.PoolTag = TL_POOL_TAG;
-    Ka->NblPool = NdisAllocateNetBufferListPool(Module->FilterHandle, &PoolParameters);
-    if (Ka->NblPool != NULL)
-        Ka->Mdl = NdisAllocateMdl(Module->FilterHandle, Ka->Frame, sizeof(Ka->Frame));
-    if (Ka->Mdl != NULL)
-        Ka->Nbl =
-            NdisAllocateNetBufferAndNetBufferList(Ka->NblPool, 0, 0, Ka->Mdl, 0, sizeof(Ka->Frame));
-    if (Ka->Nbl == NULL) {
-        if (Ka->Mdl != NULL)
-            NdisFreeMdl(Ka->Mdl);
-        if (Ka->NblPool != NULL)
-            NdisFreeNetBufferListPool(Ka->NblPool);
-        NdisFreeMemory(Ka, 0, 0);
-        return;
-    }
     KeInitializeDpc(&Module->Dpc, KaDpc, Module);
     Module->DriverData = Ka;
 }
@@ -132,22 +69,19 @@ static VOID KaAttach(PTL_MODULE Module)
    sent it, so nothing can touch Ka or the module's KDPC any more. */
 static VOID KaDetach(PTL_MODULE Module)
 {
-    PKA_MODULE Ka = Module->DriverData;
+    PTL_FRAME Ka = Module->DriverData;
 
     if (Ka == NULL)
         return;
     KeWaitForSingleObject(&Module->Idle, Executive, KernelMode, FALSE, NULL);
     KeFlushQueuedDpcs();
-    NdisFreeNetBufferList(Ka->Nbl);
-    NdisFreeMdl(Ka->Mdl);
-    NdisFreeNetBufferListPool(Ka->NblPool);
-    NdisFreeMemory(Ka, 0, 0);
+    TlFrameFree(Ka);
 }
 
 static VOID KaCustomize(PNDIS_FILTER_DRIVER_CHARACTERISTICS Chars)
 {
     Chars->PauseHandler = KaPause;
-    Chars->SendNetBufferListsCompleteHandler = KaSendComplete;
+    Chars->SendNetBufferListsCompleteHandler = TlFrameSendComplete;
     TlOnAttach = KaAttach;
     TlOnDetach = KaDetach;
 }

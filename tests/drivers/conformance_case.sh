@@ -6,16 +6,8 @@
 set -u
 want=$1 limit=$2
 shift 2
-emu_args=
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do
-    emu_args="$emu_args '$(printf %s "$1" | sed "s/'/'\\\\''/g")'"
-    shift
-done
-[ $# -gt 0 ] && shift
-out=$(mktemp "${TMPDIR:-/tmp}/ndisemu-conf.XXXXXX")
-trap 'rm -f "$out" "$out.err"' EXIT
-eval "timeout -k 5 $limit $emu_args --conformance --json" >"$out" 2>"$out.err"
-rc=$?
+emu_flags=--conformance
+. "$(dirname "$0")/case_run.sh"
 fail() {
     echo "FAIL: $*"
     echo "--- ndisemu stdout"; cat "$out"

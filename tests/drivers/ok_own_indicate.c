@@ -27,7 +27,7 @@
  *   only after dropping it (OkGateTryEnter). Detach frees the NBL, its MDL
  *   and its pool: detach follows a completed pause, so the NBL is back.
  */
-#include "ok_frame.h"
+#include "tl_frame.h"
 #include "ok_gate.h"
 
 #define OI_MAX_MODULES 32
@@ -41,7 +41,7 @@
 #endif
 
 typedef struct _OI_MODULE {
-    POK_FRAME Frame;
+    PTL_FRAME Frame;
     volatile LONG Away; /* the NBL is being indicated or is up the stack */
 } OI_MODULE, *POI_MODULE;
 
@@ -100,7 +100,7 @@ static VOID OiIndicate(PTL_MODULE Module)
 {
     POI_MODULE Oi = Module->DriverData;
 
-    NdisFIndicateReceiveNetBufferLists(Module->FilterHandle, OkFrameNbl(Module, Oi->Frame),
+    NdisFIndicateReceiveNetBufferLists(Module->FilterHandle, TlFrameNbl(Module, Oi->Frame),
                                        NDIS_DEFAULT_PORT_NUMBER, 1, OI_RECEIVE_FLAGS);
     if (OI_RECEIVE_FLAGS & NDIS_RECEIVE_FLAGS_RESOURCES)
         OiBack(Module); /* RESOURCES: back on return */
@@ -147,7 +147,7 @@ static VOID OiAttach(PTL_MODULE Module)
     if (Oi == NULL)
         return;
     NdisZeroMemory(Oi, sizeof(*Oi));
-    Oi->Frame = OkFrameAllocate(Module);
+    Oi->Frame = TlFrameAllocate(Module);
     if (Oi->Frame == NULL) {
         NdisFreeMemory(Oi, 0, 0);
         return;
@@ -161,7 +161,7 @@ static VOID OiDetach(PTL_MODULE Module)
 
     if (Oi == NULL)
         return;
-    OkFrameFree(Oi->Frame);
+    TlFrameFree(Oi->Frame);
     NdisFreeMemory(Oi, 0, 0);
 }
 

@@ -5,7 +5,7 @@
  * receive's IRQL, then passes the receive on.
  *
  * Why it is correct (NdisFSendNetBufferLists, FilterSendNetBufferListsComplete,
- * "Pausing a Filter Module" in the WDK), with ok_gate.h and ok_frame.h:
+ * "Pausing a Filter Module" in the WDK), with ok_gate.h and tl_frame.h:
  * - The send is started only inside a receive call that entered the gate
  *   while Running, so never once Pausing is visible; the frame's gate
  *   reference is held until FilterSendNetBufferListsComplete gives it back,
@@ -21,13 +21,13 @@
  *   cleared when it is back). Detach frees it: detach follows a completed
  *   pause, so the frame is back.
  */
-#include "ok_frame.h"
+#include "tl_frame.h"
 #include "ok_gate.h"
 
 #define OK_SEND_EVERY 16
 
 typedef struct _OS_MODULE {
-    POK_FRAME Frame;
+    PTL_FRAME Frame;
     volatile LONG Away;     /* the frame is on its way down or below */
     volatile LONG Receives; /* receive calls, to pick every OK_SEND_EVERY-th */
 } OS_MODULE, *POS_MODULE;
@@ -68,7 +68,7 @@ _Use_decl_annotations_ static VOID OsReceive(NDIS_HANDLE FilterModuleContext,
         InterlockedExchange(&Os->Away, 1) == 0) {
         OkGateAddRef(Module); /* the frame's reference, until its send completes */
         NdisFSendNetBufferLists(
-            Module->FilterHandle, OkFrameNbl(Module, Os->Frame), NDIS_DEFAULT_PORT_NUMBER,
+            Module->FilterHandle, TlFrameNbl(Module, Os->Frame), NDIS_DEFAULT_PORT_NUMBER,
             NDIS_TEST_RECEIVE_AT_DISPATCH_LEVEL(ReceiveFlags) ? NDIS_SEND_FLAGS_DISPATCH_LEVEL : 0);
     }
     NdisFIndicateReceiveNetBufferLists(Module->FilterHandle, NetBufferLists, PortNumber,
@@ -112,7 +112,7 @@ static VOID OsAttach(PTL_MODULE Module)
     if (Os == NULL)
         return;
     NdisZeroMemory(Os, sizeof(*Os));
-    Os->Frame = OkFrameAllocate(Module);
+    Os->Frame = TlFrameAllocate(Module);
     if (Os->Frame == NULL) {
         NdisFreeMemory(Os, 0, 0);
         return;
@@ -126,7 +126,7 @@ static VOID OsDetach(PTL_MODULE Module)
 
     if (Os == NULL)
         return;
-    OkFrameFree(Os->Frame);
+    TlFrameFree(Os->Frame);
     NdisFreeMemory(Os, 0, 0);
 }
 

@@ -16,10 +16,9 @@
  * under the same lock, so every frame either was counted before (and
  * FilterPause waits until it is back) or sees Pausing and is not sent.
  */
-#include "testlwf.h"
+#include "tl_frame.h"
 
 #define OWN_FRAMES 32
-#define OWN_FRAME_LENGTH 60
 #define OWN_EVERY 4
 
 typedef struct _OWN_MODULE {
@@ -29,7 +28,7 @@ typedef struct _OWN_MODULE {
     PMDL Mdls[OWN_FRAMES];
     PNET_BUFFER_LIST Nbls[OWN_FRAMES];
     volatile LONG Sent, Received;
-    UCHAR Frame[OWN_FRAME_LENGTH];
+    UCHAR Frame[TL_FRAME_LENGTH];
 } OWN_MODULE, *POWN_MODULE;
 
 static FILTER_PAUSE OwnPause;
@@ -207,7 +206,6 @@ static VOID OwnFree(POWN_MODULE Own)
 
 static VOID OwnAttach(PTL_MODULE Module)
 {
-    NET_BUFFER_LIST_POOL_PARAMETERS PoolParameters;
     POWN_MODULE Own;
     ULONG i;
 
@@ -216,18 +214,8 @@ static VOID OwnAttach(PTL_MODULE Module)
     if (Own == NULL)
         return;
     NdisZeroMemory(Own, sizeof(*Own));
-    NdisFillMemory(Own->Frame, 12, 0xff); /* broadcast, type 0x88b5 (local experimental) */
-    Own->Frame[12] = 0x88;
-    Own->Frame[13] = 0xb5;
-
-    NdisZeroMemory(&PoolParameters, sizeof(PoolParameters));
-    PoolParameters.Header.Type = NDIS_OBJECT_TYPE_DEFAULT;
-    PoolParameters.Header.Revision = NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
-    PoolParameters.Header.Size = NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
-    PoolParameters.ProtocolId = NDIS_PROTOCOL_ID_DEFAULT;
-    PoolParameters.fAllocateNetBuffer = TRUE;
-    PoolParameters.PoolTag = TL_POOL_TAG;
-    Own->NblPool = NdisAllocateNetBufferListPool(Module->FilterHandle, &PoolParameters);
+    TlFrameHeader(Own->Frame); /* all the frames share one buffer */
+    Own->NblPool = TlNblPoolAllocate(Module, 0);
     for (i = 0; Own->NblPool != NULL && i < OWN_FRAMES; i++) {
         Own->Mdls[i] = NdisAllocateMdl(Module->FilterHandle, Own->Frame, sizeof(Own->Frame));
         if (Own->Mdls[i] == NULL)

@@ -6,16 +6,8 @@
 set -u
 checker=$1 want=$2 limit=$3
 shift 3
-emu_args=
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do
-    emu_args="$emu_args '$(printf %s "$1" | sed "s/'/'\\\\''/g")'"
-    shift
-done
-[ $# -gt 0 ] && shift
-out=$(mktemp "${TMPDIR:-/tmp}/ndisemu-case.XXXXXX")
-trap 'rm -f "$out"' EXIT
-eval "timeout -k 5 $limit $emu_args --json" >"$out" 2>"$out.err"
-rc=$?
+emu_flags=''
+. "$(dirname "$0")/case_run.sh"
 fail() {
     echo "FAIL: $*"
     echo "--- ndisemu stdout"; cat "$out"

@@ -2,20 +2,11 @@
  * tl_own: see tl_own.h.
  */
 #include "tl_own.h"
+#include "tl_frame.h"
 
 VOID TlOwnAttach(PTL_MODULE Module)
 {
-    NET_BUFFER_LIST_POOL_PARAMETERS Params;
-
-    NdisZeroMemory(&Params, sizeof(Params));
-    Params.Header.Type = NDIS_OBJECT_TYPE_DEFAULT;
-    Params.Header.Revision = NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
-    Params.Header.Size = NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1;
-    Params.ProtocolId = NDIS_PROTOCOL_ID_DEFAULT;
-    Params.fAllocateNetBuffer = TRUE;
-    Params.DataSize = TL_OWN_BYTES;
-    Params.PoolTag = TL_POOL_TAG;
-    Module->DriverData = NdisAllocateNetBufferListPool(Module->FilterHandle, &Params);
+    Module->DriverData = TlNblPoolAllocate(Module, TL_OWN_BYTES);
 }
 
 VOID TlOwnDetach(PTL_MODULE Module)

@@ -7,15 +7,18 @@
  * the stress test.)
  */
 #include <pcap/pcap.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "adapter.h"
 #include "device.h"
 #include "harness.h"
+#include "host.h"
 #include "kernel.h"
 #include "verifier.h"
 
@@ -516,4 +519,84 @@ uint8_t *hlt_get_stats(size_t *len)
               "GET_STATS 0x%08x info %lu", (unsigned)st, (unsigned long)info);
     *len = info;
     return buf;
+}
+
+void hlt_sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+struct hlt_churn {
+    pthread_t thread;
+    atomic_int stop;
+    struct emu_host *const *hosts;
+};
+
+static void *churn_main(void *arg)
+{
+    struct hlt_churn *c = arg;
+    unsigned i = 0;
+    while (!atomic_load(&c->stop)) {
+        struct emu_adapter *ad = emu_host_adapter(c->hosts[i % 2]);
+        HLT_CHECK(emu_adapter_pause(ad) == NDIS_STATUS_SUCCESS, "pause %u", i % 2);
+        hlt_sleep_ms(1);
+        HLT_CHECK(emu_adapter_restart(ad) == NDIS_STATUS_SUCCESS, "restart %u", i % 2);
+        if (i % 4 == 3) {
+            ad = emu_host_adapter(c->hosts[2]);
+            HLT_CHECK(emu_adapter_detach_module(ad, 0) == NDIS_STATUS_SUCCESS, "detach");
+            hlt_sleep_ms(1);
+            HLT_CHECK(emu_adapter_attach_module(ad, 0) == NDIS_STATUS_SUCCESS, "attach");
+        }
+        hlt_sleep_ms(3);
+        i++;
+    }
+    return NULL;
+}
+
+struct hlt_churn *hlt_churn_start(struct emu_host *const *hosts)
+{
+    struct hlt_churn *c = calloc(1, sizeof(*c));
+    HLT_CHECK(c != NULL, "churn: out of memory");
+    c->hosts = hosts;
+    HLT_CHECK(pthread_create(&c->thread, NULL, churn_main, c) == 0, "churn thread");
+    return c;
+}
+
+void hlt_churn_stop(struct hlt_churn *c)
+{
+    atomic_store(&c->stop, 1);
+    pthread_join(c->thread, NULL);
+    free(c);
+}
+
+bool hlt_storm_hosts_start(struct emu_host **hosts, unsigned n, unsigned ncpus,
+                           const struct emu_traffic *traffic, uint64_t rx_pps, unsigned seed)
+{
+    char err[256];
+
+    for (unsigned i = 0; i < n; i++) {
+        struct emu_host_config cfg;
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.traffic = traffic;
+        emu_split_parse("random", &cfg.split);
+        cfg.rx_pps = rx_pps;
+        cfg.tx_pps = rx_pps / 2;
+        cfg.tx = true;
+        cfg.batch = 16;
+        cfg.cpus = ncpus;
+        cfg.first_cpu = i;
+        cfg.rx_queues = 2;
+        cfg.seed = seed + i;
+        cfg.recycle = false; /* a use-after-return is then a use-after-free: ASan sees it */
+        hosts[i] = emu_host_create(i, &cfg, err, sizeof(err));
+        if (hosts[i] == NULL) {
+            fprintf(stderr, "host %u: %s\n", i, err);
+            return false;
+        }
+        HLT_CHECK(emu_adapter_start(emu_host_adapter(hosts[i])) == NDIS_STATUS_SUCCESS, "start %u",
+                  i);
+        emu_host_start_traffic(hosts[i]);
+    }
+    return true;
 }

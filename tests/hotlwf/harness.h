@@ -95,4 +95,20 @@ uint8_t *hlt_get_config(size_t *len);
 /* GET_STATS into a malloc'd buffer (header, rules, adapters). */
 uint8_t *hlt_get_stats(size_t *len);
 
+/* The storm tests' churn, on a thread of its own until hlt_churn_stop:
+   adapters 0 and 1 of hosts[] pause and restart in turn (their modules live
+   through the run), adapter 2 detaches and re-attaches its module every 4th
+   round. */
+struct emu_host;
+struct emu_traffic;
+struct hlt_churn;
+/* Creates and starts n storm hosts (host i on CPUs i.., 2 RX queues, random
+   MDL splits, no NBL recycling, seed + i) pushing traffic at rx_pps and
+   rx_pps / 2 sends; false after printing why when one cannot be created. */
+bool hlt_storm_hosts_start(struct emu_host **hosts, unsigned n, unsigned ncpus,
+                           const struct emu_traffic *traffic, uint64_t rx_pps, unsigned seed);
+struct hlt_churn *hlt_churn_start(struct emu_host *const *hosts);
+void hlt_churn_stop(struct hlt_churn *c);
+void hlt_sleep_ms(unsigned ms);
+
 #endif

@@ -8,12 +8,9 @@
  *
  * usage: test_storm HOTLWF.so CAPTURE.pcap [SETS [RX_PPS]]   (sends at half the rate)
  */
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "adapter.h"
 #include "harness.h"
@@ -22,40 +19,7 @@
 #define NADAPTERS 3
 #define NCPUS 4
 
-static atomic_int stop_churn;
 static struct emu_host *hosts[NADAPTERS];
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/*
- * Adapters 0 and 1: pause/restart only, so their modules (and the per-adapter
- * counters the accounting below reads) live through the whole run.
- * Adapter 2: detach/attach, the harsher churn, checked by the verifier.
- */
-static void *churn(void *arg)
-{
-    unsigned i = 0;
-    (void)arg;
-    while (!atomic_load(&stop_churn)) {
-        struct emu_adapter *ad = emu_host_adapter(hosts[i % 2]);
-        HLT_CHECK(emu_adapter_pause(ad) == NDIS_STATUS_SUCCESS, "pause %u", i % 2);
-        sleep_ms(1);
-        HLT_CHECK(emu_adapter_restart(ad) == NDIS_STATUS_SUCCESS, "restart %u", i % 2);
-        if (i % 4 == 3) {
-            ad = emu_host_adapter(hosts[2]);
-            HLT_CHECK(emu_adapter_detach_module(ad, 0) == NDIS_STATUS_SUCCESS, "detach");
-            sleep_ms(1);
-            HLT_CHECK(emu_adapter_attach_module(ad, 0) == NDIS_STATUS_SUCCESS, "attach");
-        }
-        sleep_ms(3);
-        i++;
-    }
-    return NULL;
-}
 
 int main(int argc, char **argv)
 {
@@ -64,7 +28,7 @@ int main(int argc, char **argv)
     unsigned sets = argc > 3 ? (unsigned)atoi(argv[3]) : 300;
     uint64_t rx_pps = argc > 4 ? strtoull(argv[4], NULL, 10) : 100000;
     char err[256];
-    pthread_t churner;
+    struct hlt_churn *churner;
     struct hl_set_config_result r;
     uint64_t gen0;
 
@@ -78,35 +42,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", argv[2], err);
         return 2;
     }
-    for (unsigned i = 0; i < NADAPTERS; i++) {
-        struct emu_host_config cfg;
-        memset(&cfg, 0, sizeof(cfg));
-        cfg.traffic = traffic;
-        emu_split_parse("random", &cfg.split);
-        cfg.rx_pps = rx_pps;
-        cfg.tx_pps = rx_pps / 2;
-        cfg.tx = true;
-        cfg.batch = 16;
-        cfg.cpus = NCPUS;
-        cfg.first_cpu = i;
-        cfg.rx_queues = 2;
-        cfg.seed = 1000 + i;
-        cfg.recycle = false; /* a use-after-return is then a use-after-free: ASan sees it */
-        hosts[i] = emu_host_create(i, &cfg, err, sizeof(err));
-        if (hosts[i] == NULL) {
-            fprintf(stderr, "host %u: %s\n", i, err);
-            return 2;
-        }
-        HLT_CHECK(emu_adapter_start(emu_host_adapter(hosts[i])) == NDIS_STATUS_SUCCESS, "start %u",
-                  i);
-        emu_host_start_traffic(hosts[i]);
-    }
+    if (!hlt_storm_hosts_start(hosts, NADAPTERS, NCPUS, traffic, rx_pps, 1000))
+        return 2;
 
     hlt_storm_blobs(&ablob, &alen, &bblob, &blen);
     HLT_CHECK(hlt_set_config(ablob, alen, &r) == 0 && r.status == HL_OK, "first SET_CONFIG");
     gen0 = r.generation;
 
-    pthread_create(&churner, NULL, churn, NULL);
+    churner = hlt_churn_start(hosts);
     for (unsigned i = 1; i <= sets; i++) {
         const uint8_t *blob = i % 2 ? bblob : ablob;
         size_t len = i % 2 ? blen : alen;
@@ -116,10 +59,9 @@ int main(int argc, char **argv)
                   (unsigned long long)r.generation);
         if (hlt_failures > 20)
             break;
-        sleep_ms(1); /* let traffic and churn run between swaps */
+        hlt_sleep_ms(1); /* let traffic and churn run between swaps */
     }
-    atomic_store(&stop_churn, 1);
-    pthread_join(churner, NULL);
+    hlt_churn_stop(churner);
 
     for (unsigned i = 0; i < NADAPTERS; i++)
         emu_host_stop_traffic(hosts[i]);

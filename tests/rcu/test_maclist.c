@@ -12,12 +12,9 @@
  *
  * usage: test_maclist MACLIST.so CAPTURE.pcap [SETS [RX_PPS]]
  */
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "adapter.h"
 #include "device.h"
@@ -28,35 +25,7 @@
 #define NADAPTERS 3
 #define NCPUS 4
 
-static atomic_int stop_churn;
 static struct emu_host *hosts[NADAPTERS];
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static void *churn(void *arg)
-{
-    unsigned i = 0;
-    (void)arg;
-    while (!atomic_load(&stop_churn)) {
-        struct emu_adapter *ad = emu_host_adapter(hosts[i % 2]);
-        HLT_CHECK(emu_adapter_pause(ad) == NDIS_STATUS_SUCCESS, "pause %u", i % 2);
-        sleep_ms(1);
-        HLT_CHECK(emu_adapter_restart(ad) == NDIS_STATUS_SUCCESS, "restart %u", i % 2);
-        if (i % 4 == 3) {
-            ad = emu_host_adapter(hosts[2]);
-            HLT_CHECK(emu_adapter_detach_module(ad, 0) == NDIS_STATUS_SUCCESS, "detach");
-            sleep_ms(1);
-            HLT_CHECK(emu_adapter_attach_module(ad, 0) == NDIS_STATUS_SUCCESS, "attach");
-        }
-        sleep_ms(3);
-        i++;
-    }
-    return NULL;
-}
 
 static NTSTATUS set(ULONG code, const MACLIST_SETTINGS *s, ULONG len, ULONG64 *gen)
 {
@@ -74,7 +43,7 @@ int main(int argc, char **argv)
     MACLIST_SETTINGS open_all, allow_one, bad;
     uint64_t delivered = 0, dropped = 0;
     ULONG64 gen = 0, last = 0;
-    pthread_t churner;
+    struct hlt_churn *churner;
     char err[256];
 
     if (argc < 3) {
@@ -109,31 +78,10 @@ int main(int argc, char **argv)
                   gen == 2,
               "first SET: generation %llu", (unsigned long long)gen);
 
-    for (unsigned i = 0; i < NADAPTERS; i++) {
-        struct emu_host_config cfg;
-        memset(&cfg, 0, sizeof(cfg));
-        cfg.traffic = traffic;
-        emu_split_parse("random", &cfg.split);
-        cfg.rx_pps = rx_pps;
-        cfg.tx_pps = rx_pps / 2;
-        cfg.tx = true;
-        cfg.batch = 16;
-        cfg.cpus = NCPUS;
-        cfg.first_cpu = i;
-        cfg.rx_queues = 2;
-        cfg.seed = 2000 + i;
-        cfg.recycle = false; /* a use-after-return is then a use-after-free: ASan sees it */
-        hosts[i] = emu_host_create(i, &cfg, err, sizeof(err));
-        if (hosts[i] == NULL) {
-            fprintf(stderr, "host %u: %s\n", i, err);
-            return 2;
-        }
-        HLT_CHECK(emu_adapter_start(emu_host_adapter(hosts[i])) == NDIS_STATUS_SUCCESS, "start %u",
-                  i);
-        emu_host_start_traffic(hosts[i]);
-    }
+    if (!hlt_storm_hosts_start(hosts, NADAPTERS, NCPUS, traffic, rx_pps, 2000))
+        return 2;
 
-    pthread_create(&churner, NULL, churn, NULL);
+    churner = hlt_churn_start(hosts);
     last = gen;
     for (unsigned i = 1; i <= sets; i++) {
         ULONG code = i % 3 == 0 ? IOCTL_MACLIST_SET_NOWAIT : IOCTL_MACLIST_SET;
@@ -143,10 +91,9 @@ int main(int argc, char **argv)
         last = gen;
         if (hlt_failures > 20)
             break;
-        sleep_ms(1);
+        hlt_sleep_ms(1);
     }
-    atomic_store(&stop_churn, 1);
-    pthread_join(churner, NULL);
+    hlt_churn_stop(churner);
 
     for (unsigned i = 0; i < NADAPTERS; i++)
         emu_host_stop_traffic(hosts[i]);
