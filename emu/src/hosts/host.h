@@ -65,6 +65,7 @@ enum emu_host_counter {
     EMU_FILTER_NET_PNP_EVENTS,
     EMU_FILTER_DEVICE_PNP_EVENTS,
     EMU_FILTER_SEND_CANCELS,
+    EMU_FILTER_RESTARTS_WITH_ATTRIBUTES,
     EMU_HOST_COUNTER_COUNT
 };
 const char *emu_host_counter_name(enum emu_host_counter c); /* "rx_originated", ... */

@@ -43,9 +43,10 @@ static const char *const counter_names[EMU_HOST_COUNTER_COUNT] = {
     "filter_net_pnp_events",
     "filter_device_pnp_events",
     "filter_send_cancels",
+    "filter_restarts_with_attributes",
 };
 
-_Static_assert(EMU_FILTER_SEND_CANCELS - EMU_FILTER_OID_REQUESTS + 1 == EMU_FC_COUNT &&
+_Static_assert(EMU_FILTER_RESTARTS_WITH_ATTRIBUTES - EMU_FILTER_OID_REQUESTS + 1 == EMU_FC_COUNT &&
                    EMU_FILTER_SEND_CANCELS - EMU_FILTER_OID_REQUESTS ==
                        EMU_FC_SEND_CANCEL - EMU_FC_OID,
                "the filter_* figures mirror enum emu_filter_call");

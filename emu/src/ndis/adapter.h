@@ -148,6 +148,7 @@ enum emu_filter_call {
     EMU_FC_NET_PNP,    /* FilterNetPnPEvent */
     EMU_FC_DEVICE_PNP, /* FilterDevicePnPEventNotify */
     EMU_FC_SEND_CANCEL, /* FilterCancelSendNetBufferLists */
+    EMU_FC_RESTART_ATTRIBUTES, /* FilterRestart given NDIS_RESTART_ATTRIBUTES */
     EMU_FC_COUNT
 };
 const char *emu_filter_call_name(enum emu_filter_call c); /* "filter_oid_requests", ... */

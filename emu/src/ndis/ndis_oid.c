@@ -66,6 +66,7 @@ static const char *const g_fc_names[EMU_FC_COUNT] = {
     [EMU_FC_NET_PNP] = "filter_net_pnp_events",
     [EMU_FC_DEVICE_PNP] = "filter_device_pnp_events",
     [EMU_FC_SEND_CANCEL] = "filter_send_cancels",
+    [EMU_FC_RESTART_ATTRIBUTES] = "filter_restarts_with_attributes",
 };
 
 const char *emu_filter_call_name(enum emu_filter_call c)

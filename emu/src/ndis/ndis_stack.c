@@ -387,6 +387,9 @@ static NDIS_STATUS restart_module(struct emu_adapter *ad, struct emu_module *m)
     atomic_store(&m->restart_pending, true);
     atomic_store(&m->restart_calling, true);
     atomic_store(&m->state, EMU_MS_RESTARTING);
+    if (rp.RestartAttributes != NULL)
+        atomic_fetch_add_explicit(&ad->filter_calls[EMU_FC_RESTART_ATTRIBUTES], 1,
+                                  memory_order_relaxed);
     emu_callctx_push(&c, m->name, "FilterRestart", m);
     NDIS_STATUS st = m->drv->chars.RestartHandler(m->ctx, &rp);
     emu_callctx_pop(&c);
