@@ -24,7 +24,10 @@
  *   the module's context) and is never completed upward; only one is
  *   outstanding at a time (a flag claimed by exchange). A filter may issue
  *   OID requests of its own in the Paused, Restarting, Running and Pausing
- *   states, so the module's state is not consulted.
+ *   states but not while Attaching, and the skeleton lists a module before
+ *   FilterAttach returns: the thread starts one only for a module it sees
+ *   Running, which it can be only after its attach completed (later it may
+ *   be Pausing or Paused by the time the request is issued: allowed).
  * - Lifetime: every request the module has outstanding (its own, and the
  *   clones it forwards) is counted under the module's lock, with an event
  *   set exactly when the count is zero; FilterDetach waits for it before it
@@ -191,7 +194,8 @@ static VOID OcTick(VOID)
         PTL_MODULE Module = CONTAINING_RECORD(Entry, TL_MODULE, Link);
         POC_MODULE Oc = Module->DriverData;
 
-        if (Oc == NULL || InterlockedExchange(&Oc->OwnBusy, 1) != 0)
+        if (Oc == NULL || ReadNoFence(&Module->State) != TlRunning ||
+            InterlockedExchange(&Oc->OwnBusy, 1) != 0)
             continue;
         OcBegin(Module);
         NdisQueueIoWorkItem(Oc->OwnWorkItem, OcIssueOwn, Module);
