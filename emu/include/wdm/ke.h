@@ -97,6 +97,24 @@ typedef enum _KDPC_IMPORTANCE {
 } KDPC_IMPORTANCE;
 #define DPC_NORMAL 0
 #define DPC_THREADED 1
+/*
+ * ndisemu, not the WDK: what the context that queued a DPC or a work item
+ * was (its nearest callback frames and when its decision chain began),
+ * carried to the routine for the verifier's happens-before rules
+ * (emu/src/verifier/verifier.h, emu_handoff_capture). start_ns 0: nothing
+ * carried.
+ */
+#define EMU_HANDOFF_FRAMES 3
+struct emu_handoff {
+    unsigned long long start_ns;
+    unsigned long long queued_ns;
+    struct {
+        PVOID party;
+        const char *callback;
+        unsigned long long cookie;
+    } frame[EMU_HANDOFF_FRAMES]; /* nearest first; party NULL: unused */
+};
+
 typedef struct _KDPC {
     UCHAR Type;
     UCHAR Importance;
@@ -109,6 +127,7 @@ typedef struct _KDPC {
     PVOID SystemArgument2;
     volatile PVOID DpcData; /* ndisemu: the CPU queue it sits on, NULL when not queued */
     const char *EmuModule;  /* ndisemu: the driver whose routine this is, for reports */
+    struct emu_handoff EmuFrom; /* ndisemu: who queued it (under its queue's lock) */
 } KDPC, *PKDPC, *PRKDPC;
 
 NTKERNELAPI VOID NTAPI KeInitializeDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine,

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct dpc_queue {
     pthread_mutex_t lock;
@@ -35,13 +36,14 @@ bool ke_dpc_pending(unsigned cpu)
     return cpu < g_nq && atomic_load_explicit(&g_q[cpu].queued, memory_order_relaxed) != 0;
 }
 
-static void run_one(PKDPC dpc, PVOID a1, PVOID a2)
+static void run_one(PKDPC dpc, PVOID a1, PVOID a2, const struct emu_handoff *from)
 {
     struct emu_callctx ctx;
     PKDEFERRED_ROUTINE routine = dpc->DeferredRoutine;
     PVOID context = dpc->DeferredContext;
     /* The pop checks the IRQL and spin locks the routine returned with. */
-    emu_callctx_push(&ctx, dpc->EmuModule ? dpc->EmuModule : "ndisemu", "DeferredRoutine", dpc);
+    emu_callctx_push_from(&ctx, dpc->EmuModule ? dpc->EmuModule : "ndisemu", "DeferredRoutine",
+                          dpc, from);
     routine(dpc, context, a1, a2);
     emu_callctx_pop(&ctx);
 }
@@ -70,12 +72,13 @@ static void *dpc_thread(void *arg)
         while (!IsListEmpty(&q->head)) {
             PKDPC dpc = CONTAINING_RECORD(RemoveHeadList(&q->head), KDPC, DpcListEntry);
             PVOID a1 = dpc->SystemArgument1, a2 = dpc->SystemArgument2;
+            struct emu_handoff from = dpc->EmuFrom;
             /* Dequeued before it runs: the routine may queue itself again. */
             __atomic_store_n(&dpc->DpcData, NULL, __ATOMIC_SEQ_CST);
             atomic_fetch_sub(&q->queued, 1);
             q->running = true;
             pthread_mutex_unlock(&q->lock);
-            run_one(dpc, a1, a2);
+            run_one(dpc, a1, a2, &from);
             pthread_mutex_lock(&q->lock);
             q->running = false;
             if (ke_cpu_wanted(q->index))
@@ -141,6 +144,7 @@ static void init_dpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID Defer
     Dpc->DeferredContext = DeferredContext;
     Dpc->SystemArgument1 = Dpc->SystemArgument2 = NULL;
     Dpc->DpcData = NULL;
+    memset(&Dpc->EmuFrom, 0, sizeof(Dpc->EmuFrom));
     Dpc->EmuModule = emu_module_for_address((const void *)DeferredRoutine);
 }
 
@@ -205,6 +209,8 @@ static BOOLEAN insert(PRKDPC Dpc, PVOID a1, PVOID a2, bool at_tail)
     }
     Dpc->SystemArgument1 = a1;
     Dpc->SystemArgument2 = a2;
+    /* Only the insertion that queues it hands off: a FALSE one queued nothing. */
+    emu_handoff_capture(&Dpc->EmuFrom);
     Dpc->ProcessorHistory |= (KAFFINITY)1 << q->index;
     if (at_tail)
         InsertTailList(&q->head, &Dpc->DpcListEntry);

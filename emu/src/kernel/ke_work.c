@@ -28,6 +28,7 @@ struct work {
     void *ctx;
     const char *module;
     const char *callback;
+    struct emu_handoff from; /* who queued it */
     struct work *next;
 };
 
@@ -64,7 +65,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&g_lock);
 
         /* The pop checks the IRQL and spin locks the item returned with. */
-        emu_callctx_push(&ctx, w->module, w->callback, w->ctx);
+        emu_callctx_push_from(&ctx, w->module, w->callback, w->ctx, &w->from);
         w->fn(w->ctx);
         emu_callctx_pop(&ctx);
         free(w);
@@ -113,6 +114,7 @@ void emu_work_queue(void (*fn)(void *ctx), void *ctx, const char *module, const 
     w->ctx = ctx;
     w->module = module ? module : "ndisemu";
     w->callback = callback ? callback : "WorkItem";
+    emu_handoff_capture(&w->from);
     w->next = NULL;
     pthread_mutex_lock(&g_lock);
     *g_tail = w;

@@ -96,14 +96,28 @@ static void inflight_end(struct emu_party *to, bool verify)
 
 /*
  * A datapath call is judged by when it was admitted, i.e. routed to m, not
- * by when its callback starts (see emu_verify_originate): `admitted_open` is
- * m->dp_open sampled at the routing decision, before the state check, so a
- * call that passed the check while FilterPause had not yet returned carries
- * DP_OPEN even if FilterPause returns before the callback is entered.
+ * by when its callback starts (see emu_verify_originate): the cookie says
+ * whether FilterPause had not returned at the routing decision, so a call
+ * admitted then carries DP_OPEN even if FilterPause returns before the
+ * callback is entered. The state is read first and dp_open after it: the
+ * restart completion stores dp_open before Running, and a pause stores
+ * Pausing before FilterPause and clears dp_open only after it returned, so a
+ * reader that sees Running sees a module whose FilterPause has not returned
+ * (DP_OPEN), and one that sees another state learns it from dp_open, read
+ * later. Sampling dp_open before the state (as once done) let a call that
+ * read the previous pause's closed gate and then the new Running state
+ * enter a Running module without DP_OPEN, and its own sends were reported
+ * once the next pause began (ok_own_send, ok_clone_nbls).
  */
+static uint64_t admission_of(struct emu_module *m, int st)
+{
+    bool open = st == EMU_MS_RUNNING || atomic_load(&m->dp_open);
+    return EMU_COOKIE_DATAPATH | (open ? EMU_COOKIE_DP_OPEN : 0);
+}
+
 static uint64_t admission(struct emu_module *m)
 {
-    return EMU_COOKIE_DATAPATH | (atomic_load(&m->dp_open) ? EMU_COOKIE_DP_OPEN : 0);
+    return admission_of(m, atomic_load(&m->state));
 }
 
 static void call_module_enter(struct emu_module *m, struct emu_callctx *c, const char *cb,
@@ -134,9 +148,8 @@ static void route_back(struct emu_adapter *ad, int pos, struct emu_party *from,
  * restart_opened in ndis_stack.c), so a call that sees Running here finds
  * them open.
  */
-static bool not_started(struct emu_module *m)
+static bool not_started(int st)
 {
-    int st = atomic_load(&m->state);
     return st != EMU_MS_RUNNING && st != EMU_MS_PAUSING;
 }
 
@@ -165,6 +178,23 @@ static void bounce(struct emu_adapter *ad, struct emu_party *from, struct emu_mo
     inflight_end(&m->party, verify);
 }
 
+/*
+ * EMU_NBL_RX_OPEN: the NBL reached the module that now holds it by a receive
+ * admitted with DP_OPEN, i.e. NDIS indicated it to a module whose
+ * FilterPause had not returned. Set or cleared at every hop to a module (a
+ * send clears it), read when that module indicates the NBL up again
+ * (ndis_verify_state.c, rule 4). Only the NBL's owner writes it, before the
+ * callback that hands the NBL to the driver.
+ */
+static void mark_received_open(PNET_BUFFER_LIST nbls, bool open)
+{
+    for (; nbls != NULL; nbls = nbls->Next)
+        if (open)
+            emu_nbl_hdr(nbls)->flags |= EMU_NBL_RX_OPEN;
+        else
+            emu_nbl_hdr(nbls)->flags &= ~EMU_NBL_RX_OPEN;
+}
+
 static void receive_up(struct emu_adapter *ad, int pos, struct emu_party *from,
                        PNET_BUFFER_LIST nbls, NDIS_PORT_NUMBER port, ULONG count, ULONG flags)
 {
@@ -176,8 +206,9 @@ static void receive_up(struct emu_adapter *ad, int pos, struct emu_party *from,
             break;
         m = NULL;
     }
-    uint64_t admitted = m != NULL ? admission(m) : 0;
-    if (m != NULL && not_started(m)) {
+    int st = m != NULL ? atomic_load(&m->state) : EMU_MS_RUNNING;
+    uint64_t admitted = m != NULL ? admission_of(m, st) : 0;
+    if (m != NULL && not_started(st)) {
         /* RESOURCES: returning from this call is the return. */
         if (!(flags & NDIS_RECEIVE_FLAGS_RESOURCES))
             bounce(ad, from, m, nbls, flags, true);
@@ -194,6 +225,8 @@ static void receive_up(struct emu_adapter *ad, int pos, struct emu_party *from,
             inflight_end(to, verify);
             return;
         }
+        if (m != NULL)
+            mark_received_open(nbls, admitted & EMU_COOKIE_DP_OPEN);
         if (flags & NDIS_RECEIVE_FLAGS_RESOURCES) {
             snap = count <= 64 ? snap_small : malloc(count * sizeof(*snap));
             for (PNET_BUFFER_LIST n = nbls; n != NULL && snap != NULL; n = n->Next) {
@@ -345,8 +378,9 @@ static void send_down(struct emu_adapter *ad, int pos, struct emu_party *from,
             break;
         m = NULL;
     }
-    uint64_t admitted = m != NULL ? admission(m) : 0;
-    if (m != NULL && not_started(m)) {
+    int st = m != NULL ? atomic_load(&m->state) : EMU_MS_RUNNING;
+    uint64_t admitted = m != NULL ? admission_of(m, st) : 0;
+    if (m != NULL && not_started(st)) {
         bounce(ad, from, m, nbls, flags, false);
         return;
     }
@@ -359,6 +393,8 @@ static void send_down(struct emu_adapter *ad, int pos, struct emu_party *from,
             inflight_end(to, verify);
             return;
         }
+        if (m != NULL)
+            mark_received_open(nbls, false);
     }
     if (m != NULL) {
         struct emu_callctx c;
@@ -431,8 +467,8 @@ VOID NdisFSendNetBufferLists(NDIS_HANDLE NdisFilterHandle, PNET_BUFFER_LIST NetB
     if (emu_ndis_verifying()) {
         emu_irql_require_max("NdisFSendNetBufferLists", DISPATCH_LEVEL);
         check_flag_irql("NdisFSendNetBufferLists", NDIS_TEST_SEND_AT_DISPATCH_LEVEL(SendFlags));
-        emu_verify_originate(m, "NdisFSendNetBufferLists", NetBufferList);
         emu_verify_chain("NdisFSendNetBufferLists", NetBufferList, -1);
+        emu_verify_originate(m, "NdisFSendNetBufferLists", NetBufferList);
     }
     send_down(m->party.ad, m->party.pos, &m->party, NetBufferList, PortNumber, SendFlags);
 }
@@ -467,9 +503,9 @@ VOID NdisFIndicateReceiveNetBufferLists(NDIS_HANDLE NdisFilterHandle,
         emu_irql_require_max("NdisFIndicateReceiveNetBufferLists", DISPATCH_LEVEL);
         check_flag_irql("NdisFIndicateReceiveNetBufferLists",
                         NDIS_TEST_RECEIVE_AT_DISPATCH_LEVEL(ReceiveFlags));
-        emu_verify_originate(m, "NdisFIndicateReceiveNetBufferLists", NetBufferLists);
         emu_verify_chain("NdisFIndicateReceiveNetBufferLists", NetBufferLists,
                          (long)NumberOfNetBufferLists);
+        emu_verify_originate(m, "NdisFIndicateReceiveNetBufferLists", NetBufferLists);
     }
     receive_up(m->party.ad, m->party.pos, &m->party, NetBufferLists, PortNumber,
                NumberOfNetBufferLists, ReceiveFlags);

@@ -229,6 +229,7 @@ bool emu_nbl_try_transfer(PNET_BUFFER_LIST nbl, struct emu_party *from, struct e
 /* Ownership goes back to `to` unconditionally (end of a RESOURCES indication). */
 void emu_nbl_force_owner(PNET_BUFFER_LIST nbl, struct emu_party *to);
 #define EMU_NBL_IN_RESOURCES 0x4u
+#define EMU_NBL_RX_OPEN 0x8u /* see mark_received_open (ndis_datapath.c) */
 struct emu_party *emu_nbl_owner(PNET_BUFFER_LIST nbl);
 /*
  * A chain handed to a datapath API: an `nbl-chain-cycle` finding when its

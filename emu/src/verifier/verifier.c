@@ -200,12 +200,46 @@ void emu_violations_reset(void)
    (kernel.h) and the watchdog's record of where this thread is. */
 void emu_callctx_push(struct emu_callctx *c, const char *module, const char *callback, void *party)
 {
+    emu_callctx_push_from(c, module, callback, party, NULL);
+}
+
+void emu_handoff_capture(struct emu_handoff *h)
+{
+    const struct emu_callctx *c = tls_ctx, *outermost = NULL;
+    unsigned n = 0;
+    memset(h, 0, sizeof(*h));
+    if (c == NULL || !atomic_load(&g_enabled))
+        return;
+    h->start_ns = c->start_ns;
+    h->queued_ns = emu_now_ns();
+    for (; c != NULL; c = c->outer) {
+        outermost = c;
+        if (n < EMU_HANDOFF_FRAMES) {
+            h->frame[n].party = c->party;
+            h->frame[n].callback = c->callback;
+            h->frame[n].cookie = c->cookie;
+            n++;
+        }
+    }
+    /* A routine queued by a routine: its queuer's frames come next. */
+    for (unsigned i = 0; outermost->from != NULL && i < EMU_HANDOFF_FRAMES && n < EMU_HANDOFF_FRAMES;
+         i++)
+        if (outermost->from->frame[i].party != NULL)
+            h->frame[n++] = outermost->from->frame[i];
+}
+
+void emu_callctx_push_from(struct emu_callctx *c, const char *module, const char *callback,
+                           void *party, const struct emu_handoff *from)
+{
     c->module = module;
     c->callback = callback;
     c->party = party;
     c->cookie = 0;
-    /* A nested context belongs to the decision of the outermost one. */
-    c->start_ns = tls_ctx != NULL             ? tls_ctx->start_ns
+    /* A nested context belongs to the decision of the outermost one, and a
+       routine queued by a context to that context's decision. */
+    c->from = tls_ctx == NULL && from != NULL && from->start_ns != 0 ? from : NULL;
+    c->start_ns = tls_ctx != NULL           ? tls_ctx->start_ns
+                  : c->from != NULL         ? from->start_ns
                   : atomic_load(&g_enabled) ? emu_now_ns()
                                             : 0;
     c->outer = tls_ctx;

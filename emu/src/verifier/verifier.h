@@ -66,18 +66,33 @@ void emu_violations_reset(void);
  * DriverEntry...), popped when it returns. Thread-local, nests.
  * `party` is ndisemu's own object for the caller (a filter module, ...).
  */
+struct emu_handoff; /* <wdm/ke.h> */
 struct emu_callctx {
     const char *module;   /* "hotlwf#1@adapter0", or the driver name */
     const char *callback; /* "FilterPause" */
     void *party;
     uint64_t cookie;      /* free for the pusher, e.g. the module's run epoch */
-    uint64_t start_ns;    /* when the outermost context of this thread began
-                             (emu_now_ns; 0 while the verifier is off) */
+    uint64_t start_ns;    /* when the decision chain of this thread's outermost
+                             context began: its start, or for a DPC or work item
+                             the queuer's start_ns (emu_now_ns; 0 while the
+                             verifier is off) */
+    const struct emu_handoff *from; /* outermost only: who queued this routine */
     unsigned char irql;   /* the caller's IRQL and spin locks: checked on return */
     unsigned spinlocks;
     struct emu_callctx *outer;
 };
 void emu_callctx_push(struct emu_callctx *c, const char *module, const char *callback, void *party);
+/*
+ * A hand-off: the queueing of a DPC (KeInsertQueueDpc) or a work item
+ * happens before its routine runs, so the routine can act on whatever the
+ * queueing context decided. emu_handoff_capture records, at a successful
+ * queueing, the current context's nearest frames and start_ns (nothing while
+ * the verifier is off); emu_callctx_push_from pushes the routine's context
+ * as if it were nested in them (ndis_verify_state.c says what that excuses).
+ */
+void emu_handoff_capture(struct emu_handoff *h);
+void emu_callctx_push_from(struct emu_callctx *c, const char *module, const char *callback,
+                           void *party, const struct emu_handoff *from);
 void emu_callctx_pop(struct emu_callctx *c);
 const struct emu_callctx *emu_callctx_current(void);
 
