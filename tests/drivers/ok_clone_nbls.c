@@ -49,27 +49,10 @@ typedef struct _CN_COPY {
         MmGetMdlVirtualAddress(NET_BUFFER_FIRST_MDL(NET_BUFFER_LIST_FIRST_NB(_Nbl))), CN_COPY,     \
         Data)
 
-static FILTER_RESTART CnRestart;
-static FILTER_PAUSE CnPause;
 static FILTER_SEND_NET_BUFFER_LISTS CnSend;
 static FILTER_SEND_NET_BUFFER_LISTS_COMPLETE CnSendComplete;
 static FILTER_RECEIVE_NET_BUFFER_LISTS CnReceive;
 static FILTER_RETURN_NET_BUFFER_LISTS CnReturn;
-
-_Use_decl_annotations_ static NDIS_STATUS
-CnRestart(NDIS_HANDLE FilterModuleContext, PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
-{
-    UNREFERENCED_PARAMETER(RestartParameters);
-    OkGateOpen(FilterModuleContext);
-    return NDIS_STATUS_SUCCESS;
-}
-
-_Use_decl_annotations_ static NDIS_STATUS CnPause(NDIS_HANDLE FilterModuleContext,
-                                                  PNDIS_FILTER_PAUSE_PARAMETERS PauseParameters)
-{
-    UNREFERENCED_PARAMETER(PauseParameters);
-    return OkGateClose(FilterModuleContext);
-}
 
 static VOID CnFreeClone(PNET_BUFFER_LIST Clone)
 {
@@ -337,8 +320,8 @@ static VOID CnDetach(PTL_MODULE Module)
 
 static VOID CnCustomize(PNDIS_FILTER_DRIVER_CHARACTERISTICS Chars)
 {
-    Chars->RestartHandler = CnRestart;
-    Chars->PauseHandler = CnPause;
+    Chars->RestartHandler = OkGateRestart;
+    Chars->PauseHandler = OkGatePause;
     Chars->SendNetBufferListsHandler = CnSend;
     Chars->SendNetBufferListsCompleteHandler = CnSendComplete;
     Chars->ReceiveNetBufferListsHandler = CnReceive;

@@ -101,4 +101,21 @@ static __inline NDIS_STATUS OkGateClose(PTL_MODULE Module)
     return NDIS_STATUS_PENDING;
 }
 
+/* FilterRestart and FilterPause of a driver whose restart and pause are
+   the gate's and nothing else. */
+static __inline NDIS_STATUS OkGateRestart(NDIS_HANDLE FilterModuleContext,
+                                          PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
+{
+    UNREFERENCED_PARAMETER(RestartParameters);
+    OkGateOpen(FilterModuleContext);
+    return NDIS_STATUS_SUCCESS;
+}
+
+static __inline NDIS_STATUS OkGatePause(NDIS_HANDLE FilterModuleContext,
+                                        PNDIS_FILTER_PAUSE_PARAMETERS PauseParameters)
+{
+    UNREFERENCED_PARAMETER(PauseParameters);
+    return OkGateClose(FilterModuleContext);
+}
+
 #endif

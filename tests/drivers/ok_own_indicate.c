@@ -40,34 +40,12 @@
 #define OI_RECEIVE_FLAGS 0
 #endif
 
-typedef struct _OI_MODULE {
-    PTL_FRAME Frame;
-    volatile LONG Away; /* the NBL is being indicated or is up the stack */
-} OI_MODULE, *POI_MODULE;
-
-static FILTER_RESTART OiRestart;
-static FILTER_PAUSE OiPause;
 static FILTER_RETURN_NET_BUFFER_LISTS OiReturn;
-
-_Use_decl_annotations_ static NDIS_STATUS
-OiRestart(NDIS_HANDLE FilterModuleContext, PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
-{
-    UNREFERENCED_PARAMETER(RestartParameters);
-    OkGateOpen(FilterModuleContext);
-    return NDIS_STATUS_SUCCESS;
-}
-
-_Use_decl_annotations_ static NDIS_STATUS OiPause(NDIS_HANDLE FilterModuleContext,
-                                                  PNDIS_FILTER_PAUSE_PARAMETERS PauseParameters)
-{
-    UNREFERENCED_PARAMETER(PauseParameters);
-    return OkGateClose(FilterModuleContext);
-}
 
 /* Its own NBL is back: it may be indicated again, and the pause may end. */
 static VOID OiBack(PTL_MODULE Module)
 {
-    POI_MODULE Oi = Module->DriverData;
+    PTL_FRAME_CONTEXT Oi = Module->DriverData;
 
     InterlockedExchange(&Oi->Away, 0);
     OkGateLeave(Module); /* may be the last access */
@@ -77,28 +55,17 @@ _Use_decl_annotations_ static VOID OiReturn(NDIS_HANDLE FilterModuleContext,
                                             PNET_BUFFER_LIST NetBufferLists, ULONG ReturnFlags)
 {
     PTL_MODULE Module = FilterModuleContext;
-    PNET_BUFFER_LIST Theirs = NULL, *Tail = &Theirs, Nbl, Next;
-    BOOLEAN Ours = FALSE;
+    BOOLEAN Ours = TlTakeOwn(Module, &NetBufferLists);
 
-    for (Nbl = NetBufferLists; Nbl != NULL; Nbl = Next) {
-        Next = NET_BUFFER_LIST_NEXT_NBL(Nbl);
-        NET_BUFFER_LIST_NEXT_NBL(Nbl) = NULL;
-        if (Nbl->SourceHandle == Module->FilterHandle) {
-            Ours = TRUE;
-        } else {
-            *Tail = Nbl;
-            Tail = &NET_BUFFER_LIST_NEXT_NBL(Nbl);
-        }
-    }
-    if (Theirs != NULL)
-        NdisFReturnNetBufferLists(Module->FilterHandle, Theirs, ReturnFlags);
+    if (NetBufferLists != NULL)
+        NdisFReturnNetBufferLists(Module->FilterHandle, NetBufferLists, ReturnFlags);
     if (Ours)
         OiBack(Module);
 }
 
 static VOID OiIndicate(PTL_MODULE Module)
 {
-    POI_MODULE Oi = Module->DriverData;
+    PTL_FRAME_CONTEXT Oi = Module->DriverData;
 
     NdisFIndicateReceiveNetBufferLists(Module->FilterHandle, TlFrameNbl(Module, Oi->Frame),
                                        NDIS_DEFAULT_PORT_NUMBER, 1, OI_RECEIVE_FLAGS);
@@ -117,7 +84,7 @@ static VOID OiTick(VOID)
     for (Entry = TlModuleList.Flink; Entry != &TlModuleList && NSend < OI_MAX_MODULES;
          Entry = Entry->Flink) {
         PTL_MODULE Module = CONTAINING_RECORD(Entry, TL_MODULE, Link);
-        POI_MODULE Oi = Module->DriverData;
+        PTL_FRAME_CONTEXT Oi = Module->DriverData;
         BOOLEAN CompletePause;
 
         if (Oi == NULL || ReadNoFence(&Oi->Away) != 0)
@@ -138,40 +105,13 @@ static VOID OiTick(VOID)
         OiIndicate(Send[i]);
 }
 
-/* Without its frame a module runs as a plain pass-through. */
-static VOID OiAttach(PTL_MODULE Module)
-{
-    POI_MODULE Oi = NdisAllocateMemoryWithTagPriority(Module->FilterHandle, sizeof(*Oi),
-                                                      TL_POOL_TAG, NormalPoolPriority);
-
-    if (Oi == NULL)
-        return;
-    NdisZeroMemory(Oi, sizeof(*Oi));
-    Oi->Frame = TlFrameAllocate(Module);
-    if (Oi->Frame == NULL) {
-        NdisFreeMemory(Oi, 0, 0);
-        return;
-    }
-    Module->DriverData = Oi;
-}
-
-static VOID OiDetach(PTL_MODULE Module)
-{
-    POI_MODULE Oi = Module->DriverData;
-
-    if (Oi == NULL)
-        return;
-    TlFrameFree(Oi->Frame);
-    NdisFreeMemory(Oi, 0, 0);
-}
-
 static VOID OiCustomize(PNDIS_FILTER_DRIVER_CHARACTERISTICS Chars)
 {
-    Chars->RestartHandler = OiRestart;
-    Chars->PauseHandler = OiPause;
+    Chars->RestartHandler = OkGateRestart;
+    Chars->PauseHandler = OkGatePause;
     Chars->ReturnNetBufferListsHandler = OiReturn;
-    TlOnAttach = OiAttach;
-    TlOnDetach = OiDetach;
+    TlOnAttach = TlFrameContextAttach;
+    TlOnDetach = TlFrameContextDetach;
 }
 
 DRIVER_INITIALIZE DriverEntry;

@@ -1,56 +1,63 @@
 /*
  * ok_own_send: a filter that answers traffic with frames of its own: every
  * OK_SEND_EVERY receive calls it sends one small frame (built in its own
- * NBL pool) down the stack from inside FilterReceiveNetBufferLists, at the
- * receive's IRQL, then passes the receive on.
+ * NBL pool, tl_frame.h) down the stack, then passes the receive on. Built
+ * twice:
+ *   ok_own_send      sends from inside FilterReceiveNetBufferLists, at the
+ *                    receive's IRQL
+ *   ok_own_send_dpc  the receive queues the module's DPC, which sends
+ *                    (OK_SEND_FROM_DPC): the decision is the receive's, the
+ *                    send may come after FilterPause was called (the
+ *                    hand-off ndisemu's verifier follows, docs/verifier.md)
  *
  * Why it is correct (NdisFSendNetBufferLists, FilterSendNetBufferListsComplete,
  * "Pausing a Filter Module" in the WDK), with ok_gate.h and tl_frame.h:
- * - The send is started only inside a receive call that entered the gate
+ * - The send is decided only inside a receive call that entered the gate
  *   while Running, so never once Pausing is visible; the frame's gate
- *   reference is held until FilterSendNetBufferListsComplete gives it back,
- *   so the pause stays pending until the module's own send has completed,
- *   as the Pausing state requires.
+ *   reference is taken there and held until FilterSendNetBufferListsComplete
+ *   gives it back, so the pause stays pending until the module's own send
+ *   (and, for the DPC variant, the DPC that makes it) has completed, as the
+ *   Pausing state requires.
  * - The originated NBL carries the module's own handle as SourceHandle and
  *   comes from its own pool; NDIS_SEND_FLAGS_DISPATCH_LEVEL is passed exactly
- *   when the receive said it runs at DISPATCH_LEVEL.
+ *   when the sender runs at DISPATCH_LEVEL (the receive said so, or a DPC).
  * - FilterSendNetBufferListsComplete tells its own NBL from the sends of the
  *   drivers above (SourceHandle) and never completes it upward; the others
  *   go up with the flags they came with.
  * - One frame per module, never sent twice (a flag claimed by exchange,
- *   cleared when it is back). Detach frees it: detach follows a completed
- *   pause, so the frame is back.
+ *   cleared when it is back), so its DPC is queued at most once at a time.
+ *   Detach frees it: detach follows a completed pause, so the frame is back;
+ *   the DPC variant first flushes the DPC, which may still be returning
+ *   from the routine that sent it.
  */
 #include "tl_frame.h"
 #include "ok_gate.h"
 
 #define OK_SEND_EVERY 16
 
-typedef struct _OS_MODULE {
-    PTL_FRAME Frame;
-    volatile LONG Away;     /* the frame is on its way down or below */
-    volatile LONG Receives; /* receive calls, to pick every OK_SEND_EVERY-th */
-} OS_MODULE, *POS_MODULE;
-
-static FILTER_RESTART OsRestart;
-static FILTER_PAUSE OsPause;
 static FILTER_RECEIVE_NET_BUFFER_LISTS OsReceive;
 static FILTER_SEND_NET_BUFFER_LISTS_COMPLETE OsSendComplete;
 
-_Use_decl_annotations_ static NDIS_STATUS
-OsRestart(NDIS_HANDLE FilterModuleContext, PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
+static VOID OsSend(PTL_MODULE Module, ULONG SendFlags)
 {
-    UNREFERENCED_PARAMETER(RestartParameters);
-    OkGateOpen(FilterModuleContext);
-    return NDIS_STATUS_SUCCESS;
+    PTL_FRAME_CONTEXT Os = Module->DriverData;
+
+    NdisFSendNetBufferLists(Module->FilterHandle, TlFrameNbl(Module, Os->Frame),
+                            NDIS_DEFAULT_PORT_NUMBER, SendFlags);
 }
 
-_Use_decl_annotations_ static NDIS_STATUS OsPause(NDIS_HANDLE FilterModuleContext,
-                                                  PNDIS_FILTER_PAUSE_PARAMETERS PauseParameters)
+#ifdef OK_SEND_FROM_DPC
+static KDEFERRED_ROUTINE OsSendDpc;
+
+_Use_decl_annotations_ static VOID OsSendDpc(PKDPC Dpc, PVOID DeferredContext,
+                                             PVOID SystemArgument1, PVOID SystemArgument2)
 {
-    UNREFERENCED_PARAMETER(PauseParameters);
-    return OkGateClose(FilterModuleContext);
+    UNREFERENCED_PARAMETER(Dpc);
+    UNREFERENCED_PARAMETER(SystemArgument1);
+    UNREFERENCED_PARAMETER(SystemArgument2);
+    OsSend(DeferredContext, NDIS_SEND_FLAGS_DISPATCH_LEVEL);
 }
+#endif
 
 _Use_decl_annotations_ static VOID OsReceive(NDIS_HANDLE FilterModuleContext,
                                              PNET_BUFFER_LIST NetBufferLists,
@@ -58,18 +65,22 @@ _Use_decl_annotations_ static VOID OsReceive(NDIS_HANDLE FilterModuleContext,
                                              ULONG NumberOfNetBufferLists, ULONG ReceiveFlags)
 {
     PTL_MODULE Module = FilterModuleContext;
-    POS_MODULE Os = Module->DriverData;
+    PTL_FRAME_CONTEXT Os = Module->DriverData;
 
     if (!OkGateEnter(Module)) {
         TlRejectReceive(Module, NetBufferLists, ReceiveFlags);
         return;
     }
-    if (Os != NULL && InterlockedIncrement(&Os->Receives) % OK_SEND_EVERY == 0 &&
+    if (Os != NULL && InterlockedIncrement(&Os->Count) % OK_SEND_EVERY == 0 &&
         InterlockedExchange(&Os->Away, 1) == 0) {
         OkGateAddRef(Module); /* the frame's reference, until its send completes */
-        NdisFSendNetBufferLists(
-            Module->FilterHandle, TlFrameNbl(Module, Os->Frame), NDIS_DEFAULT_PORT_NUMBER,
-            NDIS_TEST_RECEIVE_AT_DISPATCH_LEVEL(ReceiveFlags) ? NDIS_SEND_FLAGS_DISPATCH_LEVEL : 0);
+#ifdef OK_SEND_FROM_DPC
+        KeInsertQueueDpc(&Module->Dpc, NULL, NULL);
+#else
+        OsSend(Module, NDIS_TEST_RECEIVE_AT_DISPATCH_LEVEL(ReceiveFlags)
+                           ? NDIS_SEND_FLAGS_DISPATCH_LEVEL
+                           : 0);
+#endif
     }
     NdisFIndicateReceiveNetBufferLists(Module->FilterHandle, NetBufferLists, PortNumber,
                                        NumberOfNetBufferLists, ReceiveFlags);
@@ -81,59 +92,41 @@ _Use_decl_annotations_ static VOID OsSendComplete(NDIS_HANDLE FilterModuleContex
                                                   ULONG SendCompleteFlags)
 {
     PTL_MODULE Module = FilterModuleContext;
-    POS_MODULE Os = Module->DriverData;
-    PNET_BUFFER_LIST Theirs = NULL, *Tail = &Theirs, Nbl, Next;
-    BOOLEAN Ours = FALSE;
+    PTL_FRAME_CONTEXT Os = Module->DriverData;
+    BOOLEAN Ours = TlTakeOwn(Module, &NetBufferLists);
 
-    for (Nbl = NetBufferLists; Nbl != NULL; Nbl = Next) {
-        Next = NET_BUFFER_LIST_NEXT_NBL(Nbl);
-        NET_BUFFER_LIST_NEXT_NBL(Nbl) = NULL;
-        if (Nbl->SourceHandle == Module->FilterHandle) {
-            Ours = TRUE;
-        } else {
-            *Tail = Nbl;
-            Tail = &NET_BUFFER_LIST_NEXT_NBL(Nbl);
-        }
-    }
-    if (Theirs != NULL)
-        NdisFSendNetBufferListsComplete(Module->FilterHandle, Theirs, SendCompleteFlags);
+    if (NetBufferLists != NULL)
+        NdisFSendNetBufferListsComplete(Module->FilterHandle, NetBufferLists, SendCompleteFlags);
     if (Ours) {
         InterlockedExchange(&Os->Away, 0);
         OkGateLeave(Module); /* may end the pause: the last access */
     }
 }
 
-/* Without its frame a module runs as a plain pass-through. */
+#ifdef OK_SEND_FROM_DPC
+#define OS_SERVICE L"ok_own_send_dpc"
+
 static VOID OsAttach(PTL_MODULE Module)
 {
-    POS_MODULE Os = NdisAllocateMemoryWithTagPriority(Module->FilterHandle, sizeof(*Os),
-                                                      TL_POOL_TAG, NormalPoolPriority);
-
-    if (Os == NULL)
-        return;
-    NdisZeroMemory(Os, sizeof(*Os));
-    Os->Frame = TlFrameAllocate(Module);
-    if (Os->Frame == NULL) {
-        NdisFreeMemory(Os, 0, 0);
-        return;
-    }
-    Module->DriverData = Os;
+    KeInitializeDpc(&Module->Dpc, OsSendDpc, Module);
+    TlFrameContextAttach(Module);
 }
 
 static VOID OsDetach(PTL_MODULE Module)
 {
-    POS_MODULE Os = Module->DriverData;
-
-    if (Os == NULL)
-        return;
-    TlFrameFree(Os->Frame);
-    NdisFreeMemory(Os, 0, 0);
+    KeFlushQueuedDpcs();
+    TlFrameContextDetach(Module);
 }
+#else
+#define OS_SERVICE L"ok_own_send"
+#define OsAttach TlFrameContextAttach
+#define OsDetach TlFrameContextDetach
+#endif
 
 static VOID OsCustomize(PNDIS_FILTER_DRIVER_CHARACTERISTICS Chars)
 {
-    Chars->RestartHandler = OsRestart;
-    Chars->PauseHandler = OsPause;
+    Chars->RestartHandler = OkGateRestart;
+    Chars->PauseHandler = OkGatePause;
     Chars->ReceiveNetBufferListsHandler = OsReceive;
     Chars->SendNetBufferListsCompleteHandler = OsSendComplete;
     TlOnAttach = OsAttach;
@@ -146,5 +139,5 @@ _Use_decl_annotations_ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject,
                                             PUNICODE_STRING RegistryPath)
 {
     UNREFERENCED_PARAMETER(RegistryPath);
-    return TlRegister(DriverObject, L"ok_own_send", OsCustomize, NULL, 0);
+    return TlRegister(DriverObject, OS_SERVICE, OsCustomize, NULL, 0);
 }

@@ -43,32 +43,18 @@ _Use_decl_annotations_ static NDIS_STATUS OwPause(NDIS_HANDLE FilterModuleContex
     PTL_MODULE Module = FilterModuleContext;
 
     UNREFERENCED_PARAMETER(PauseParameters);
-    InterlockedExchange(&Module->State, TlPausing);
     if (Module->DriverData == NULL) {
         /* No work item (its allocation failed at attach): pause inline. */
         InterlockedExchange(&Module->State, TlPaused);
         return NDIS_STATUS_SUCCESS;
     }
-    NdisQueueIoWorkItem(Module->DriverData, OwCompletePause, Module);
-    return NDIS_STATUS_PENDING;
-}
-
-static VOID OwAttach(PTL_MODULE Module)
-{
-    Module->DriverData = NdisAllocateIoWorkItem(Module->FilterHandle);
-}
-
-static VOID OwDetach(PTL_MODULE Module)
-{
-    if (Module->DriverData != NULL)
-        NdisFreeIoWorkItem(Module->DriverData);
+    return TlPendToWorkItem(Module, TlPausing, OwCompletePause);
 }
 
 static VOID OwCustomize(PNDIS_FILTER_DRIVER_CHARACTERISTICS Chars)
 {
     Chars->PauseHandler = OwPause;
-    TlOnAttach = OwAttach;
-    TlOnDetach = OwDetach;
+    TlUseWorkItems();
 }
 
 DRIVER_INITIALIZE DriverEntry;

@@ -41,27 +41,13 @@ OrRestart(NDIS_HANDLE FilterModuleContext, PNDIS_FILTER_RESTART_PARAMETERS Resta
     UNREFERENCED_PARAMETER(RestartParameters);
     if (Module->DriverData == NULL)
         return NDIS_STATUS_RESOURCES; /* no work item: the restart fails cleanly */
-    InterlockedExchange(&Module->State, TlRestarting);
-    NdisQueueIoWorkItem(Module->DriverData, OrCompleteRestart, Module);
-    return NDIS_STATUS_PENDING;
-}
-
-static VOID OrAttach(PTL_MODULE Module)
-{
-    Module->DriverData = NdisAllocateIoWorkItem(Module->FilterHandle);
-}
-
-static VOID OrDetach(PTL_MODULE Module)
-{
-    if (Module->DriverData != NULL)
-        NdisFreeIoWorkItem(Module->DriverData);
+    return TlPendToWorkItem(Module, TlRestarting, OrCompleteRestart);
 }
 
 static VOID OrCustomize(PNDIS_FILTER_DRIVER_CHARACTERISTICS Chars)
 {
     Chars->RestartHandler = OrRestart;
-    TlOnAttach = OrAttach;
-    TlOnDetach = OrDetach;
+    TlUseWorkItems();
 }
 
 DRIVER_INITIALIZE DriverEntry;

@@ -31,25 +31,8 @@ typedef struct _OSR_MODULE {
     volatile LONG Queued; /* the work item is queued or its routine runs */
 } OSR_MODULE, *POSR_MODULE;
 
-static FILTER_RESTART OsrRestart;
-static FILTER_PAUSE OsrPause;
 static FILTER_RECEIVE_NET_BUFFER_LISTS OsrReceive;
 static NDIS_IO_WORKITEM_FUNCTION OsrRestartSelf;
-
-_Use_decl_annotations_ static NDIS_STATUS
-OsrRestart(NDIS_HANDLE FilterModuleContext, PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
-{
-    UNREFERENCED_PARAMETER(RestartParameters);
-    OkGateOpen(FilterModuleContext);
-    return NDIS_STATUS_SUCCESS;
-}
-
-_Use_decl_annotations_ static NDIS_STATUS OsrPause(NDIS_HANDLE FilterModuleContext,
-                                                   PNDIS_FILTER_PAUSE_PARAMETERS PauseParameters)
-{
-    UNREFERENCED_PARAMETER(PauseParameters);
-    return OkGateClose(FilterModuleContext);
-}
 
 _Use_decl_annotations_ static VOID OsrRestartSelf(PVOID WorkItemContext,
                                                   NDIS_HANDLE NdisIoWorkItemHandle)
@@ -115,8 +98,8 @@ static VOID OsrDetach(PTL_MODULE Module)
 
 static VOID OsrCustomize(PNDIS_FILTER_DRIVER_CHARACTERISTICS Chars)
 {
-    Chars->RestartHandler = OsrRestart;
-    Chars->PauseHandler = OsrPause;
+    Chars->RestartHandler = OkGateRestart;
+    Chars->PauseHandler = OkGatePause;
     Chars->ReceiveNetBufferListsHandler = OsrReceive;
     TlOnAttach = OsrAttach;
     TlOnDetach = OsrDetach;

@@ -37,17 +37,8 @@ typedef struct _RQ_BATCH {
     ULONG Count;
 } RQ_BATCH, *PRQ_BATCH;
 
-static FILTER_RESTART RqRestart;
 static FILTER_PAUSE RqPause;
 static FILTER_RECEIVE_NET_BUFFER_LISTS RqReceive;
-
-_Use_decl_annotations_ static NDIS_STATUS
-RqRestart(NDIS_HANDLE FilterModuleContext, PNDIS_FILTER_RESTART_PARAMETERS RestartParameters)
-{
-    UNREFERENCED_PARAMETER(RestartParameters);
-    OkGateOpen(FilterModuleContext);
-    return NDIS_STATUS_SUCCESS;
-}
 
 _Use_decl_annotations_ static NDIS_STATUS RqPause(NDIS_HANDLE FilterModuleContext,
                                                   PNDIS_FILTER_PAUSE_PARAMETERS PauseParameters)
@@ -187,7 +178,7 @@ _Use_decl_annotations_ static VOID RqReceive(NDIS_HANDLE FilterModuleContext,
 
 static VOID RqCustomize(PNDIS_FILTER_DRIVER_CHARACTERISTICS Chars)
 {
-    Chars->RestartHandler = RqRestart;
+    Chars->RestartHandler = OkGateRestart;
     Chars->PauseHandler = RqPause;
     Chars->ReceiveNetBufferListsHandler = RqReceive;
 #ifndef OK_RX_FROM_THREAD

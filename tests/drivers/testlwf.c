@@ -111,6 +111,31 @@ _Use_decl_annotations_ VOID TlRejectReceive(PTL_MODULE Module, PNET_BUFFER_LIST 
         NDIS_TEST_RECEIVE_AT_DISPATCH_LEVEL(ReceiveFlags) ? NDIS_RETURN_FLAGS_DISPATCH_LEVEL : 0);
 }
 
+static VOID TlWorkItemAttach(PTL_MODULE Module)
+{
+    Module->DriverData = NdisAllocateIoWorkItem(Module->FilterHandle);
+}
+
+static VOID TlWorkItemDetach(PTL_MODULE Module)
+{
+    if (Module->DriverData != NULL)
+        NdisFreeIoWorkItem(Module->DriverData);
+}
+
+VOID TlUseWorkItems(VOID)
+{
+    TlOnAttach = TlWorkItemAttach;
+    TlOnDetach = TlWorkItemDetach;
+}
+
+_Use_decl_annotations_ NDIS_STATUS TlPendToWorkItem(PTL_MODULE Module, TL_STATE State,
+                                                    NDIS_IO_WORKITEM_FUNCTION *Routine)
+{
+    InterlockedExchange(&Module->State, State);
+    NdisQueueIoWorkItem(Module->DriverData, Routine, Module);
+    return NDIS_STATUS_PENDING;
+}
+
 _Use_decl_annotations_ VOID TlRejectSend(PTL_MODULE Module, PNET_BUFFER_LIST Nbls, ULONG SendFlags)
 {
     PNET_BUFFER_LIST Nbl;

@@ -74,6 +74,20 @@ _IRQL_requires_(PASSIVE_LEVEL) NTSTATUS
 extern VOID (*TlOnAttach)(PTL_MODULE Module);
 extern VOID (*TlOnDetach)(PTL_MODULE Module);
 
+/*
+ * For the drivers that pend a pause or a restart to an NDIS I/O work item
+ * (ok_pause_workitem, ok_restart_pending). TlUseWorkItems, from the
+ * driver's TL_CUSTOMIZE, gives every module an item in DriverData (NULL when
+ * its allocation failed), freed at detach: detach follows a completed pause
+ * and restart, so the item is no longer queued. TlPendToWorkItem publishes
+ * State, queues Routine with the module as its context and returns
+ * NDIS_STATUS_PENDING; the routine completes the operation.
+ */
+VOID TlUseWorkItems(VOID);
+_IRQL_requires_max_(DISPATCH_LEVEL) NDIS_STATUS
+    TlPendToWorkItem(_In_ PTL_MODULE Module, _In_ TL_STATE State,
+                     _In_ NDIS_IO_WORKITEM_FUNCTION *Routine);
+
 FILTER_ATTACH TlFilterAttach;
 FILTER_DETACH TlFilterDetach;
 FILTER_RESTART TlFilterRestart;

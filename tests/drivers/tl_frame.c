@@ -60,24 +60,61 @@ _Use_decl_annotations_ VOID TlFrameFree(PTL_FRAME Frame)
     NdisFreeMemory(Frame, 0, 0);
 }
 
+_Use_decl_annotations_ VOID TlFrameContextAttach(PTL_MODULE Module)
+{
+    PTL_FRAME_CONTEXT Context = NdisAllocateMemoryWithTagPriority(
+        Module->FilterHandle, sizeof(*Context), TL_POOL_TAG, NormalPoolPriority);
+
+    if (Context == NULL)
+        return;
+    NdisZeroMemory(Context, sizeof(*Context));
+    Context->Frame = TlFrameAllocate(Module);
+    if (Context->Frame == NULL) {
+        NdisFreeMemory(Context, 0, 0);
+        return;
+    }
+    Module->DriverData = Context;
+}
+
+_Use_decl_annotations_ VOID TlFrameContextDetach(PTL_MODULE Module)
+{
+    PTL_FRAME_CONTEXT Context = Module->DriverData;
+
+    if (Context == NULL)
+        return;
+    TlFrameFree(Context->Frame);
+    NdisFreeMemory(Context, 0, 0);
+}
+
+_Use_decl_annotations_ BOOLEAN TlTakeOwn(PTL_MODULE Module, PNET_BUFFER_LIST *Nbls)
+{
+    PNET_BUFFER_LIST Theirs = NULL, *Tail = &Theirs, Nbl, Next;
+    BOOLEAN Ours = FALSE;
+
+    for (Nbl = *Nbls; Nbl != NULL; Nbl = Next) {
+        Next = NET_BUFFER_LIST_NEXT_NBL(Nbl);
+        NET_BUFFER_LIST_NEXT_NBL(Nbl) = NULL;
+        if (Nbl->SourceHandle == Module->FilterHandle) {
+            Ours = TRUE;
+        } else {
+            *Tail = Nbl;
+            Tail = &NET_BUFFER_LIST_NEXT_NBL(Nbl);
+        }
+    }
+    *Nbls = Theirs;
+    return Ours;
+}
+
 _Use_decl_annotations_ VOID TlFrameSendComplete(NDIS_HANDLE FilterModuleContext,
                                                 PNET_BUFFER_LIST NetBufferLists,
                                                 ULONG SendCompleteFlags)
 {
     PTL_MODULE Module = FilterModuleContext;
-    PNET_BUFFER_LIST Theirs = NULL, *Tail = &Theirs, Next;
 
-    for (; NetBufferLists != NULL; NetBufferLists = Next) {
-        Next = NET_BUFFER_LIST_NEXT_NBL(NetBufferLists);
-        NET_BUFFER_LIST_NEXT_NBL(NetBufferLists) = NULL;
-        if (NetBufferLists->SourceHandle == Module->FilterHandle) {
-            InterlockedExchange(&Module->Outstanding, 0);
-            KeSetEvent(&Module->Idle, IO_NO_INCREMENT, FALSE);
-        } else {
-            *Tail = NetBufferLists;
-            Tail = &NET_BUFFER_LIST_NEXT_NBL(NetBufferLists);
-        }
+    if (TlTakeOwn(Module, &NetBufferLists)) {
+        InterlockedExchange(&Module->Outstanding, 0);
+        KeSetEvent(&Module->Idle, IO_NO_INCREMENT, FALSE);
     }
-    if (Theirs != NULL)
-        NdisFSendNetBufferListsComplete(Module->FilterHandle, Theirs, SendCompleteFlags);
+    if (NetBufferLists != NULL)
+        NdisFSendNetBufferListsComplete(Module->FilterHandle, NetBufferLists, SendCompleteFlags);
 }

@@ -41,6 +41,28 @@ static __inline PNET_BUFFER_LIST TlFrameNbl(PTL_MODULE Module, PTL_FRAME Frame)
     return Frame->Nbl;
 }
 
+/*
+ * A module's one frame, for the drivers that send or indicate it one at a
+ * time (ok_own_send, ok_own_indicate): Module->DriverData while attached.
+ */
+typedef struct _TL_FRAME_CONTEXT {
+    PTL_FRAME Frame;
+    volatile LONG Away;  /* the frame is on its way, or with another driver */
+    volatile LONG Count; /* the driver's own counter (ok_own_send: receives) */
+} TL_FRAME_CONTEXT, *PTL_FRAME_CONTEXT;
+
+/* TlOnAttach / TlOnDetach for those drivers. Without its context (an
+   allocation failed) a module runs as the skeleton's pass-through. Detach
+   frees the frame: it follows a completed pause, so the frame is back. */
+_IRQL_requires_(PASSIVE_LEVEL) VOID TlFrameContextAttach(_In_ PTL_MODULE Module);
+_IRQL_requires_(PASSIVE_LEVEL) VOID TlFrameContextDetach(_In_ PTL_MODULE Module);
+
+/* Takes the module's own NBLs (its handle as SourceHandle) out of the chain
+   at *Nbls, keeping the order of the others; TRUE when there was one. For
+   the drivers with one frame, whose own NBL needs nothing but noting. */
+_IRQL_requires_max_(DISPATCH_LEVEL) BOOLEAN TlTakeOwn(_In_ PTL_MODULE Module,
+                                                     _Inout_ PNET_BUFFER_LIST *Nbls);
+
 /* A send-complete handler for a module with one frame sent at a time,
    counted in Module->Outstanding (set to 1 before the send, Idle cleared):
    its own frame back sets Outstanding to 0 and Idle; the others' NBLs are
