@@ -207,7 +207,7 @@ void emu_handoff_capture(struct emu_handoff *h)
 {
     const struct emu_callctx *c = tls_ctx, *outermost = NULL;
     unsigned n = 0;
-    memset(h, 0, sizeof(*h));
+    h->start_ns = 0; /* nothing carried: emu_callctx_push_from ignores the rest */
     if (c == NULL || !atomic_load(&g_enabled))
         return;
     h->start_ns = c->start_ns;
@@ -226,6 +226,8 @@ void emu_handoff_capture(struct emu_handoff *h)
          i++)
         if (outermost->from->frame[i].party != NULL)
             h->frame[n++] = outermost->from->frame[i];
+    for (; n < EMU_HANDOFF_FRAMES; n++)
+        h->frame[n].party = NULL;
 }
 
 void emu_callctx_push_from(struct emu_callctx *c, const char *module, const char *callback,
