@@ -16,3 +16,9 @@ foreach(t ndis_rwlock_test ndis_churn_test)
   add_test(NAME emu.${t}.stress COMMAND ${t} 20)
   set_tests_properties(emu.${t}.stress PROPERTIES LABELS stress TIMEOUT 600)
 endforeach()
+
+# The verifier's hand-offs: a work item or DPC judged by who queued it.
+add_executable(ndis_handoff_test ${CMAKE_CURRENT_LIST_DIR}/ndis_handoff_test.c)
+target_link_libraries(ndis_handoff_test PRIVATE ndisemu)
+add_test(NAME emu.ndis_handoff_test COMMAND ndis_handoff_test)
+set_tests_properties(emu.ndis_handoff_test PROPERTIES LABELS unit TIMEOUT 60)
