@@ -63,7 +63,8 @@
  * DPC queued by a datapath call admitted while Running may thus send what
  * that call decided (tests/drivers/ok_rx_queue.c, ok_own_send.c built as
  * ok_own_send_dpc); one FilterPause queued has FilterPause as its nearest
- * frame of m and is judged as FilterPause would be. Only the insertion that
+ * frame of m and is judged as FilterPause would be (both:
+ * tests/emu/ndis_handoff_test.c). Only the insertion that
  * queues hands off: KeInsertQueueDpc of a DPC already queued returns FALSE
  * and the queued instance keeps its queuer. An inherited datapath frame
  * excuses only while the pause is in progress: a routine that still runs
