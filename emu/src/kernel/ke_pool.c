@@ -269,10 +269,26 @@ static void check_alloc_irql(bool paged)
         emu_irql_require_max("ExAllocatePool", DISPATCH_LEVEL);
 }
 
+/*
+ * pool-zero-tag: the tag is an argument of the call, so the rule is decided
+ * by the call alone. Windows' Driver Verifier stops a zero tag at the
+ * allocation (0xC2, 0x9B: the block could be told from no other); SDV's
+ * NdisAllocateMemoryWithTagPriority rule asks the same of NDIS drivers.
+ * ndisemu reports it and allocates anyway, charged to tag 0.
+ */
+void emu_pool_check_tag(const char *api, ULONG tag, void *caller)
+{
+    if (tag == 0)
+        emu_violation(EMU_RULE_POOL_ZERO_TAG, emu_module_for_address(caller), NULL,
+                      "%s with the tag 0 (0xC2, 0x9B): give every allocation a tag of its own",
+                      api);
+}
+
 static PVOID pool_type_alloc(POOL_TYPE PoolType, SIZE_T n, ULONG Tag, bool zero, void *caller)
 {
     if (emu_fault_should_fail("ExAllocatePool*", caller))
         return NULL;
+    emu_pool_check_tag("ExAllocatePoolWithTag", Tag, caller);
     bool paged = is_paged(PoolType);
     check_alloc_irql(paged);
     return alloc(n, Tag, zero, paged, caller);
