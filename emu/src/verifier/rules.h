@@ -79,6 +79,10 @@
     X(STALL_TOO_LONG, "stall-too-long", "SDV NDIS: NdisStallExecution_Delay",                     \
       "NdisStallExecution or KeStallExecutionProcessor for more than 50 microseconds")           \
     X(TIMER_NOT_CANCELLED, "timer-not-cancelled", "SDV NDIS: CancelTimerObject / 0xC7",           \
-      "an NDIS timer object still set when it is freed or its driver unloads")
+      "an NDIS timer object still set when it is freed or its driver unloads")                   \
+    X(STATUS_INDICATION_INVALID, "status-indication-invalid", "0x7C(0x20) BUGCODE_NDIS_DRIVER",   \
+      "NdisFIndicateStatus with a malformed NDIS_STATUS_INDICATION")                              \
+    X(PNP_EVENT_INVALID, "pnp-event-invalid", "0x7C(0x22) BUGCODE_NDIS_DRIVER",                   \
+      "NdisFNetPnPEvent with a malformed NET_PNP_EVENT_NOTIFICATION")
 
 #endif
