@@ -17,8 +17,8 @@
 
 static VOID ZtAttach(PTL_MODULE Module)
 {
-    Module->DriverData =
-        NdisAllocateMemoryWithTagPriority(Module->FilterHandle, 256, ZT_FLOW_TAG, NormalPoolPriority);
+    Module->DriverData = NdisAllocateMemoryWithTagPriority(Module->FilterHandle, 256, ZT_FLOW_TAG,
+                                                           NormalPoolPriority);
 }
 
 static VOID ZtDetach(PTL_MODULE Module)

@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 struct pool_acct {
     const struct emu_driver *drv; /* NULL: ndisemu itself */
     ULONG tag;
@@ -284,11 +283,12 @@ void emu_pool_check_tag(const char *api, ULONG tag, void *caller)
                       api);
 }
 
-static PVOID pool_type_alloc(POOL_TYPE PoolType, SIZE_T n, ULONG Tag, bool zero, void *caller)
+static PVOID pool_type_alloc(const char *api, POOL_TYPE PoolType, SIZE_T n, ULONG Tag, bool zero,
+                             void *caller)
 {
     if (emu_fault_should_fail("ExAllocatePool*", caller))
         return NULL;
-    emu_pool_check_tag("ExAllocatePoolWithTag", Tag, caller);
+    emu_pool_check_tag(api, Tag, caller);
     bool paged = is_paged(PoolType);
     check_alloc_irql(paged);
     return alloc(n, Tag, zero, paged, caller);
@@ -296,30 +296,34 @@ static PVOID pool_type_alloc(POOL_TYPE PoolType, SIZE_T n, ULONG Tag, bool zero,
 
 PVOID NTAPI ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    return pool_type_alloc(PoolType, NumberOfBytes, Tag, false, __builtin_return_address(0));
+    return pool_type_alloc("ExAllocatePoolWithTag", PoolType, NumberOfBytes, Tag, false,
+                           __builtin_return_address(0));
 }
 
 PVOID NTAPI ExAllocatePoolWithTagPriority(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag,
                                           EX_POOL_PRIORITY Priority)
 {
     (void)Priority;
-    return pool_type_alloc(PoolType, NumberOfBytes, Tag, false, __builtin_return_address(0));
+    return pool_type_alloc("ExAllocatePoolWithTagPriority", PoolType, NumberOfBytes, Tag, false,
+                           __builtin_return_address(0));
 }
 
 PVOID NTAPI ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    return pool_type_alloc(PoolType, NumberOfBytes, Tag, true, __builtin_return_address(0));
+    return pool_type_alloc("ExAllocatePoolZero", PoolType, NumberOfBytes, Tag, true,
+                           __builtin_return_address(0));
 }
 
 PVOID NTAPI ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    return pool_type_alloc(PoolType, NumberOfBytes, Tag, false, __builtin_return_address(0));
+    return pool_type_alloc("ExAllocatePoolUninitialized", PoolType, NumberOfBytes, Tag, false,
+                           __builtin_return_address(0));
 }
 
 PVOID NTAPI ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes)
 {
-    return pool_type_alloc(PoolType, NumberOfBytes, 0x656e6f4e /* 'enoN' */, false,
-                           __builtin_return_address(0));
+    return pool_type_alloc("ExAllocatePool", PoolType, NumberOfBytes, 0x656e6f4e /* 'enoN' */,
+                           false, __builtin_return_address(0));
 }
 
 /* Exactly one of NON_PAGED, NON_PAGED_EXECUTE, PAGED; zeroed unless

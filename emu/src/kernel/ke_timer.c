@@ -135,7 +135,7 @@ void ke_timer_check_unload(const struct emu_driver *d, const char *name)
     pthread_mutex_unlock(&g_lock);
     if (set != 0)
         emu_violation(EMU_RULE_TIMER_NOT_CANCELLED, name, "DriverUnload",
-                      "%u timer(s) still set after DriverUnload returned (%u periodic); ndisemu "
+                      "%u timer(s) still set when the driver unloaded (%u periodic); ndisemu "
                       "cancelled them (on Windows the callback would run in an unloaded image)",
                       set, periodic);
 }

@@ -23,8 +23,7 @@ struct generic_object {
     /* Size bytes for the caller follow. */
 };
 
-PNDIS_GENERIC_OBJECT NdisAllocateGenericObject(PDRIVER_OBJECT DriverObject, ULONG Tag,
-                                               USHORT Size)
+PNDIS_GENERIC_OBJECT NdisAllocateGenericObject(PDRIVER_OBJECT DriverObject, ULONG Tag, USHORT Size)
 {
     void *caller = __builtin_return_address(0);
     if (emu_fault_should_fail("NdisAllocateGenericObject", caller))
@@ -38,7 +37,7 @@ PNDIS_GENERIC_OBJECT NdisAllocateGenericObject(PDRIVER_OBJECT DriverObject, ULON
     g->obj.Header.Revision = 1;
     g->obj.Header.Size = (USHORT)sizeof(g->obj);
     g->obj.Caller = caller;
-    g->obj.CallersCaller = __builtin_extract_return_addr(caller);
+    g->obj.CallersCaller = NULL; /* not known without frame pointers */
     g->obj.DriverObject = DriverObject;
     g->acct = emu_res_account(EMU_RES_GENERIC_OBJECT, Tag, caller);
     emu_res_charge(g->acct, g);

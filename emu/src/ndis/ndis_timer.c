@@ -107,8 +107,8 @@ NDIS_STATUS NdisAllocateTimerObject(NDIS_HANDLE NdisHandle,
     return NDIS_STATUS_SUCCESS;
 }
 
-BOOLEAN NdisSetTimerObject(NDIS_HANDLE TimerObject, LARGE_INTEGER DueTime,
-                           LONG MillisecondsPeriod, PVOID FunctionContext)
+BOOLEAN NdisSetTimerObject(NDIS_HANDLE TimerObject, LARGE_INTEGER DueTime, LONG MillisecondsPeriod,
+                           PVOID FunctionContext)
 {
     struct ndis_timer *t = TimerObject;
     emu_irql_require_max("NdisSetTimerObject", DISPATCH_LEVEL);

@@ -123,8 +123,8 @@ void emu_resources_check_driver(const struct emu_driver *d, const char *name)
         char t[5];
         emu_tag_text(leaks[i].tag, t);
         if (leaks[i].kind == EMU_RES_CONFIG)
-            emu_violation(EMU_RULE_RESOURCE_LEAK, name, "DriverUnload", "%ld %s",
-                          leaks[i].count, g_kind_names[leaks[i].kind]);
+            emu_violation(EMU_RULE_RESOURCE_LEAK, name, "DriverUnload", "%ld %s", leaks[i].count,
+                          g_kind_names[leaks[i].kind]);
         else
             emu_violation(EMU_RULE_RESOURCE_LEAK, name, "DriverUnload",
                           "%ld %s with tag '%s' never freed", leaks[i].count,
