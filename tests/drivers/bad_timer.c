@@ -17,6 +17,13 @@
  * periodic timer is cancelled at PASSIVE_LEVEL only (the cancel waits for
  * a running callback, which it cannot do at DISPATCH_LEVEL).
  * Expected finding: irql naming the driver in FilterDetach.
+ *
+ * bad_timer_at_unload (BAD_TIMER_AT_UNLOAD): no per-module timer; instead
+ * one driver-wide periodic timer, set in DriverEntry, that DriverUnload
+ * neither cancels nor frees (the clean-up was written for an older one-shot
+ * timer that had always expired by then). Expected findings:
+ * timer-not-cancelled naming the driver at DriverUnload, and the timer
+ * object itself as a resource-leak.
  */
 #include "testlwf.h"
 
@@ -35,9 +42,11 @@ _Use_decl_annotations_ static VOID TmTick(PVOID S1, PVOID Context, PVOID S2, PVO
     InterlockedIncrement(&TmTicks);
 }
 
-static VOID TmAttach(PTL_MODULE Module)
+/* A periodic timer owned by Owner (a module's or the driver's handle). */
+static NDIS_HANDLE TmStartTimer(NDIS_HANDLE Owner)
 {
     NDIS_TIMER_CHARACTERISTICS Chars;
+    NDIS_HANDLE Timer;
     LARGE_INTEGER Due;
 
     NdisZeroMemory(&Chars, sizeof(Chars));
@@ -46,14 +55,19 @@ static VOID TmAttach(PTL_MODULE Module)
     Chars.Header.Size = NDIS_SIZEOF_TIMER_CHARACTERISTICS_REVISION_1;
     Chars.AllocationTag = TM_TIMER_TAG;
     Chars.TimerFunction = TmTick;
-    Chars.FunctionContext = Module;
-    if (NdisAllocateTimerObject(Module->FilterHandle, &Chars, &Module->DriverData) !=
-        NDIS_STATUS_SUCCESS) {
-        Module->DriverData = NULL;
-        return;
-    }
+    if (NdisAllocateTimerObject(Owner, &Chars, &Timer) != NDIS_STATUS_SUCCESS)
+        return NULL;
     Due.QuadPart = -20 * 10000; /* 20 ms from now, then every 20 ms */
-    NdisSetTimerObject(Module->DriverData, Due, 20, NULL);
+    NdisSetTimerObject(Timer, Due, 20, NULL);
+    return Timer;
+}
+
+#ifdef BAD_TIMER_AT_UNLOAD
+static NDIS_HANDLE TmDriverTimer;
+#else
+static VOID TmAttach(PTL_MODULE Module)
+{
+    Module->DriverData = TmStartTimer(Module->FilterHandle);
 }
 
 static VOID TmDetach(PTL_MODULE Module)
@@ -76,6 +90,7 @@ static VOID TmCustomize(PNDIS_FILTER_DRIVER_CHARACTERISTICS Chars)
     TlOnAttach = TmAttach;
     TlOnDetach = TmDetach;
 }
+#endif
 
 DRIVER_INITIALIZE DriverEntry;
 
@@ -83,7 +98,12 @@ _Use_decl_annotations_ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject,
                                             PUNICODE_STRING RegistryPath)
 {
     UNREFERENCED_PARAMETER(RegistryPath);
-#ifdef BAD_TIMER_CANCEL_AT_DISPATCH
+#if defined(BAD_TIMER_AT_UNLOAD)
+    NTSTATUS Status = TlRegister(DriverObject, L"bad_timer_at_unload", NULL, NULL, 0);
+    if (NT_SUCCESS(Status))
+        TmDriverTimer = TmStartTimer(TlFilterDriverHandle); /* BUG: never cancelled or freed */
+    return Status;
+#elif defined(BAD_TIMER_CANCEL_AT_DISPATCH)
     return TlRegister(DriverObject, L"bad_timer_periodic_cancel", TmCustomize, NULL, 0);
 #else
     return TlRegister(DriverObject, L"bad_timer_not_cancelled", TmCustomize, NULL, 0);
