@@ -330,6 +330,7 @@ NDIS_STATUS NdisAllocateCloneOidRequest(NDIS_HANDLE SourceHandle, PNDIS_OID_REQU
 {
     if (emu_fault_should_fail("NdisAllocateCloneOidRequest", __builtin_return_address(0)))
         return NDIS_STATUS_RESOURCES;
+    emu_irql_require_max("NdisAllocateCloneOidRequest", DISPATCH_LEVEL);
     (void)SourceHandle;
     (void)PoolTag;
     PNDIS_OID_REQUEST c = malloc(sizeof(*c));
@@ -344,6 +345,7 @@ NDIS_STATUS NdisAllocateCloneOidRequest(NDIS_HANDLE SourceHandle, PNDIS_OID_REQU
 
 VOID NdisFreeCloneOidRequest(NDIS_HANDLE SourceHandle, PNDIS_OID_REQUEST Request)
 {
+    emu_irql_require_max("NdisFreeCloneOidRequest", DISPATCH_LEVEL);
     (void)SourceHandle;
     free(Request);
 }
@@ -371,6 +373,7 @@ VOID NdisFCancelOidRequest(NDIS_HANDLE NdisFilterHandle, PVOID RequestId)
     struct emu_module *m = emu_module_from_handle(NdisFilterHandle, "NdisFCancelOidRequest");
     if (m == NULL)
         return;
+    emu_irql_require_max("NdisFCancelOidRequest", DISPATCH_LEVEL);
     cancel_oid_down(m->party.ad, m->party.pos, RequestId);
 }
 
