@@ -28,7 +28,7 @@ _Use_decl_annotations_ static VOID DlFlush(PKDPC Dpc, PVOID Context, PVOID A1, P
     UNREFERENCED_PARAMETER(A1);
     UNREFERENCED_PARAMETER(A2);
     while (ReadNoFence(&DlRulesLoaded) == 0)
-        KeStallExecutionProcessor(100);
+        KeStallExecutionProcessor(50); /* the WDK cap: the spin is the bug, not the stall */
 }
 
 static FILTER_RECEIVE_NET_BUFFER_LISTS DlReceive;

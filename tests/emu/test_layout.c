@@ -445,6 +445,16 @@ static const struct row rows[] = {
     VAL(MediaConnectStateDisconnected, 2),
     VAL(NetEventRestart, 9),
     VAL(NdisDevicePnPEventFilterListChanged, 6),
+    SIZE(NDIS_TIMER_CHARACTERISTICS, 24),
+    AT(NDIS_TIMER_CHARACTERISTICS, AllocationTag, 4, 4),
+    AT(NDIS_TIMER_CHARACTERISTICS, TimerFunction, 8, 8),
+    AT(NDIS_TIMER_CHARACTERISTICS, FunctionContext, 16, 8),
+    VAL(NDIS_SIZEOF_TIMER_CHARACTERISTICS_REVISION_1, 24),
+    VAL(NDIS_OBJECT_TYPE_TIMER_CHARACTERISTICS, 0x97),
+    SIZE(NDIS_GENERIC_OBJECT, 32),
+    AT(NDIS_GENERIC_OBJECT, Caller, 8, 8),
+    AT(NDIS_GENERIC_OBJECT, CallersCaller, 16, 8),
+    AT(NDIS_GENERIC_OBJECT, DriverObject, 24, 8),
 };
 
 int main(void)

@@ -117,4 +117,39 @@ NDIS_STATUS NdisRegisterDeviceEx(NDIS_HANDLE NdisObjectHandle,
 VOID NdisDeregisterDeviceEx(NDIS_HANDLE NdisDeviceHandle);
 PVOID NdisGetDeviceReservedExtension(PDEVICE_OBJECT DeviceObject);
 
+/* Generic objects: an NDIS handle for a component that has none. */
+typedef struct _NDIS_GENERIC_OBJECT {
+    NDIS_OBJECT_HEADER Header;
+    PVOID Caller;
+    PVOID CallersCaller;
+    PDRIVER_OBJECT DriverObject;
+} NDIS_GENERIC_OBJECT, *PNDIS_GENERIC_OBJECT;
+
+PNDIS_GENERIC_OBJECT NdisAllocateGenericObject(PDRIVER_OBJECT DriverObject, ULONG Tag,
+                                               USHORT Size);
+VOID NdisFreeGenericObject(PNDIS_GENERIC_OBJECT NdisObject);
+
+/* Timer objects (NDIS 6): the callback runs at DISPATCH_LEVEL, as a DPC. */
+typedef VOID(NDIS_TIMER_FUNCTION)(PVOID SystemSpecific1, PVOID FunctionContext,
+                                  PVOID SystemSpecific2, PVOID SystemSpecific3);
+typedef NDIS_TIMER_FUNCTION *PNDIS_TIMER_FUNCTION;
+
+typedef struct _NDIS_TIMER_CHARACTERISTICS {
+    NDIS_OBJECT_HEADER Header;
+    ULONG AllocationTag;
+    PNDIS_TIMER_FUNCTION TimerFunction;
+    PVOID FunctionContext;
+} NDIS_TIMER_CHARACTERISTICS, *PNDIS_TIMER_CHARACTERISTICS;
+#define NDIS_TIMER_CHARACTERISTICS_REVISION_1 1
+#define NDIS_SIZEOF_TIMER_CHARACTERISTICS_REVISION_1                                               \
+    RTL_SIZEOF_THROUGH_FIELD_NDIS(NDIS_TIMER_CHARACTERISTICS, FunctionContext)
+
+NDIS_STATUS NdisAllocateTimerObject(NDIS_HANDLE NdisHandle,
+                                    PNDIS_TIMER_CHARACTERISTICS TimerCharacteristics,
+                                    PNDIS_HANDLE pTimerObject);
+BOOLEAN NdisSetTimerObject(NDIS_HANDLE TimerObject, LARGE_INTEGER DueTime,
+                           LONG MillisecondsPeriod, PVOID FunctionContext);
+BOOLEAN NdisCancelTimerObject(NDIS_HANDLE TimerObject);
+VOID NdisFreeTimerObject(NDIS_HANDLE TimerObject);
+
 #endif

@@ -280,6 +280,7 @@ void emu_kernel_init(unsigned ncpus)
         g_ncpus = ncpus;
         ke_dpc_init(ncpus);
         ke_work_init();
+        ke_timer_start();
     }
     pthread_mutex_unlock(&g_init_lock);
 }
@@ -288,6 +289,7 @@ void emu_kernel_shutdown(void)
 {
     pthread_mutex_lock(&g_init_lock);
     if (g_ncpus != 0) {
+        ke_timer_stop();
         ke_work_shutdown();
         ke_dpc_shutdown();
         g_ncpus = 0;

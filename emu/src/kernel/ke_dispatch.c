@@ -381,9 +381,28 @@ LARGE_INTEGER NTAPI KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequenc
     return v;
 }
 
-VOID NTAPI KeStallExecutionProcessor(ULONG MicroSeconds)
+/*
+ * stall-too-long: the length is an argument of the call, so the rule is
+ * decided by the call alone, whatever the stall then takes on a busy host.
+ * The WDK caps a stall at 50 microseconds (SDV's NdisStallExecution_Delay;
+ * longer waits belong to NdisMSleep / KeDelayExecutionThread). ndisemu
+ * reports it and stalls the full time, as Windows would.
+ */
+#define EMU_STALL_MAX_US 50u
+
+void emu_stall(const char *api, ULONG MicroSeconds, void *caller)
 {
+    if (MicroSeconds > EMU_STALL_MAX_US)
+        emu_violation(EMU_RULE_STALL_TOO_LONG, emu_module_for_address(caller), NULL,
+                      "%s(%lu): more than %u microseconds; wait with NdisMSleep or "
+                      "KeDelayExecutionThread at PASSIVE_LEVEL instead",
+                      api, (unsigned long)MicroSeconds, EMU_STALL_MAX_US);
     uint64_t end = mono_ns() + (uint64_t)MicroSeconds * 1000u;
     while (mono_ns() < end)
         YieldProcessor();
+}
+
+VOID NTAPI KeStallExecutionProcessor(ULONG MicroSeconds)
+{
+    emu_stall("KeStallExecutionProcessor", MicroSeconds, __builtin_return_address(0));
 }

@@ -202,6 +202,7 @@ static NTSTATUS load_into(struct emu_driver *d, char *err, size_t errlen)
         /* Windows calls no DriverUnload after a failed DriverEntry: the
            driver must have undone everything itself. */
         snprintf(err, errlen, "DriverEntry of %s failed: 0x%08X", d->name, (unsigned)st);
+        ke_timer_check_unload(d, d->name);
         KeFlushQueuedDpcs();
         emu_work_drain();
         ke_pool_check_driver(d, d->name);
@@ -272,6 +273,7 @@ static NTSTATUS unload_keep(struct emu_driver *d)
     void (*check)(PDRIVER_OBJECT, const char *) = atomic_load(&g_unload_check);
     if (check != NULL)
         check(&d->obj, d->name);
+    ke_timer_check_unload(d, d->name);
     /* The image is about to go: nothing may still be queued to run in it. */
     emu_watch_note(&watch, "(DPC and work item drain)");
     KeFlushQueuedDpcs();

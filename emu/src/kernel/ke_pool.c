@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 struct pool_acct {
     const struct emu_driver *drv; /* NULL: ndisemu itself */
     ULONG tag;
@@ -269,10 +268,27 @@ static void check_alloc_irql(bool paged)
         emu_irql_require_max("ExAllocatePool", DISPATCH_LEVEL);
 }
 
-static PVOID pool_type_alloc(POOL_TYPE PoolType, SIZE_T n, ULONG Tag, bool zero, void *caller)
+/*
+ * pool-zero-tag: the tag is an argument of the call, so the rule is decided
+ * by the call alone. Windows' Driver Verifier stops a zero tag at the
+ * allocation (0xC2, 0x9B: the block could be told from no other); SDV's
+ * NdisAllocateMemoryWithTagPriority rule asks the same of NDIS drivers.
+ * ndisemu reports it and allocates anyway, charged to tag 0.
+ */
+void emu_pool_check_tag(const char *api, ULONG tag, void *caller)
+{
+    if (tag == 0)
+        emu_violation(EMU_RULE_POOL_ZERO_TAG, emu_module_for_address(caller), NULL,
+                      "%s with the tag 0 (0xC2, 0x9B): give every allocation a tag of its own",
+                      api);
+}
+
+static PVOID pool_type_alloc(const char *api, POOL_TYPE PoolType, SIZE_T n, ULONG Tag, bool zero,
+                             void *caller)
 {
     if (emu_fault_should_fail("ExAllocatePool*", caller))
         return NULL;
+    emu_pool_check_tag(api, Tag, caller);
     bool paged = is_paged(PoolType);
     check_alloc_irql(paged);
     return alloc(n, Tag, zero, paged, caller);
@@ -280,30 +296,34 @@ static PVOID pool_type_alloc(POOL_TYPE PoolType, SIZE_T n, ULONG Tag, bool zero,
 
 PVOID NTAPI ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    return pool_type_alloc(PoolType, NumberOfBytes, Tag, false, __builtin_return_address(0));
+    return pool_type_alloc("ExAllocatePoolWithTag", PoolType, NumberOfBytes, Tag, false,
+                           __builtin_return_address(0));
 }
 
 PVOID NTAPI ExAllocatePoolWithTagPriority(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag,
                                           EX_POOL_PRIORITY Priority)
 {
     (void)Priority;
-    return pool_type_alloc(PoolType, NumberOfBytes, Tag, false, __builtin_return_address(0));
+    return pool_type_alloc("ExAllocatePoolWithTagPriority", PoolType, NumberOfBytes, Tag, false,
+                           __builtin_return_address(0));
 }
 
 PVOID NTAPI ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    return pool_type_alloc(PoolType, NumberOfBytes, Tag, true, __builtin_return_address(0));
+    return pool_type_alloc("ExAllocatePoolZero", PoolType, NumberOfBytes, Tag, true,
+                           __builtin_return_address(0));
 }
 
 PVOID NTAPI ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    return pool_type_alloc(PoolType, NumberOfBytes, Tag, false, __builtin_return_address(0));
+    return pool_type_alloc("ExAllocatePoolUninitialized", PoolType, NumberOfBytes, Tag, false,
+                           __builtin_return_address(0));
 }
 
 PVOID NTAPI ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes)
 {
-    return pool_type_alloc(PoolType, NumberOfBytes, 0x656e6f4e /* 'enoN' */, false,
-                           __builtin_return_address(0));
+    return pool_type_alloc("ExAllocatePool", PoolType, NumberOfBytes, 0x656e6f4e /* 'enoN' */,
+                           false, __builtin_return_address(0));
 }
 
 /* Exactly one of NON_PAGED, NON_PAGED_EXECUTE, PAGED; zeroed unless

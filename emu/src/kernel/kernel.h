@@ -51,6 +51,10 @@ void emu_irql_require(const char *api, KIRQL exact);
  */
 void *emu_pool_alloc(size_t n, ULONG tag, bool zero, void *caller);
 void emu_pool_free(void *p, ULONG tag, void *caller);
+/* A busy-wait of us microseconds for the API named; stall-too-long past 50. */
+void emu_stall(const char *api, ULONG us, void *caller);
+/* pool-zero-tag: a finding naming api if tag is 0 (caller as above). */
+void emu_pool_check_tag(const char *api, ULONG tag, void *caller);
 /* Bytes/allocations outstanding for a driver (NULL = ndisemu itself). */
 void emu_pool_outstanding(const struct emu_driver *d, size_t *count, size_t *bytes);
 
@@ -99,7 +103,34 @@ void emu_work_queue(void (*fn)(void *ctx), void *ctx, const char *module, const 
 /* Wait until every work item queued so far has run. */
 void emu_work_drain(void);
 
+/*
+ * The system timer queue (ke_timer.c). A timer is set up once, armed with a
+ * KeSetTimer-style due time (negative: relative, 100 ns) and a period in ms
+ * (0: one-shot); when it expires, the timer thread calls expire(t, arg)
+ * with the timer lock held (the hook queues a DPC; it must not block). A
+ * periodic timer stays armed. arm / disarm / remove return whether it was
+ * armed (in the queue) just before; after remove, the timer thread never
+ * touches t again. Owned by the driver whose code is at `caller`.
+ */
+struct ke_timer {
+    void (*expire)(struct ke_timer *t, PVOID arg);
+    const struct emu_driver *drv;
+    uint64_t due, period; /* interrupt time, 100 ns; under the timer lock */
+    PVOID arg;
+    bool armed;
+    struct ke_timer *next, *prev;
+};
+void ke_timer_setup(struct ke_timer *t, void (*expire)(struct ke_timer *t, PVOID arg),
+                    const void *caller);
+bool ke_timer_arm(struct ke_timer *t, LONGLONG due_time, ULONG period_ms, PVOID arg);
+bool ke_timer_disarm(struct ke_timer *t);
+bool ke_timer_remove(struct ke_timer *t);
+/* After DriverUnload: timer-not-cancelled for the driver's armed timers. */
+void ke_timer_check_unload(const struct emu_driver *d, const char *name);
+
 /* ---- internal to ke_*.c ---- */
+void ke_timer_start(void);
+void ke_timer_stop(void);
 
 /* A thread's kernel identity: one per host thread, created on first use. */
 struct _KTHREAD {

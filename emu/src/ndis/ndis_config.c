@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "resources.h"
 
 #define CFG_MAGIC 0x4e434647u /* 'NCFG' */
 
@@ -29,6 +30,7 @@ struct cfg {
     uint32_t magic;
     char driver[64];
     struct cfg_value *values;
+    struct emu_res_acct *acct; /* resource-leak: a handle never closed */
 };
 
 static int hex_nibble(char ch)
@@ -69,6 +71,12 @@ NDIS_STATUS NdisOpenConfigurationEx(PNDIS_CONFIGURATION_OBJECT ConfigObject,
         return NDIS_STATUS_RESOURCES;
     c->magic = CFG_MAGIC;
     snprintf(c->driver, sizeof(c->driver), "%s", drv);
+    /* SDV's NdisOpenConfigurationEx rule: every handle opened is closed.
+       The handle is charged to the driver whose code opened it and released
+       by NdisCloseConfiguration, so one never closed is a resource-leak at
+       unload (the filter's analogue of "open when MiniportHaltEx exits"). */
+    c->acct = emu_res_account(EMU_RES_CONFIG, 0, __builtin_return_address(0));
+    emu_res_charge(c->acct, c);
     *ConfigurationHandle = c;
     return NDIS_STATUS_SUCCESS;
 }
@@ -197,5 +205,6 @@ VOID NdisCloseConfiguration(NDIS_HANDLE ConfigurationHandle)
         c->values = n;
     }
     c->magic = 0;
+    emu_res_release(c->acct);
     free(c);
 }

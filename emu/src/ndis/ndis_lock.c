@@ -213,6 +213,7 @@ PVOID NdisAllocateMemoryWithTagPriority(NDIS_HANDLE NdisHandle, UINT Length, ULO
     (void)NdisHandle;
     (void)Priority;
     emu_irql_require_max("NdisAllocateMemoryWithTagPriority", DISPATCH_LEVEL);
+    emu_pool_check_tag("NdisAllocateMemoryWithTagPriority", Tag, __builtin_return_address(0));
     return emu_pool_alloc(Length, Tag, false, __builtin_return_address(0));
 }
 
@@ -244,7 +245,7 @@ VOID NdisMSleep(ULONG MicrosecondsToSleep)
 
 VOID NdisStallExecution(ULONG MicrosecondsToStall)
 {
-    KeStallExecutionProcessor(MicrosecondsToStall);
+    emu_stall("NdisStallExecution", MicrosecondsToStall, __builtin_return_address(0));
 }
 
 ULONG NdisSystemProcessorCount(VOID)

@@ -330,6 +330,7 @@ NDIS_STATUS NdisAllocateCloneOidRequest(NDIS_HANDLE SourceHandle, PNDIS_OID_REQU
 {
     if (emu_fault_should_fail("NdisAllocateCloneOidRequest", __builtin_return_address(0)))
         return NDIS_STATUS_RESOURCES;
+    emu_irql_require_max("NdisAllocateCloneOidRequest", DISPATCH_LEVEL);
     (void)SourceHandle;
     (void)PoolTag;
     PNDIS_OID_REQUEST c = malloc(sizeof(*c));
@@ -344,6 +345,7 @@ NDIS_STATUS NdisAllocateCloneOidRequest(NDIS_HANDLE SourceHandle, PNDIS_OID_REQU
 
 VOID NdisFreeCloneOidRequest(NDIS_HANDLE SourceHandle, PNDIS_OID_REQUEST Request)
 {
+    emu_irql_require_max("NdisFreeCloneOidRequest", DISPATCH_LEVEL);
     (void)SourceHandle;
     free(Request);
 }
@@ -371,6 +373,7 @@ VOID NdisFCancelOidRequest(NDIS_HANDLE NdisFilterHandle, PVOID RequestId)
     struct emu_module *m = emu_module_from_handle(NdisFilterHandle, "NdisFCancelOidRequest");
     if (m == NULL)
         return;
+    emu_irql_require_max("NdisFCancelOidRequest", DISPATCH_LEVEL);
     cancel_oid_down(m->party.ad, m->party.pos, RequestId);
 }
 
@@ -406,12 +409,48 @@ static void status_up(struct emu_adapter *ad, int pos, PNDIS_STATUS_INDICATION i
     put_module(u);
 }
 
+/*
+ * status-indication-invalid (0x7C, 0x20): what a filter hands to
+ * NdisFIndicateStatus is its own structure, so the rule is decided by the
+ * call alone. The header must be the WDK's (type, revision 1 or later, at
+ * least revision 1's size), and SourceHandle must name the filter module
+ * itself (an indication it originates) or a party below it on its own
+ * adapter (one it passes on from FilterStatus unchanged, as the WDK's
+ * sample does): NULL, a freed handle, another adapter's or a driver above
+ * it is no source the filter could have been given. A malformed indication
+ * is reported and not passed up: the drivers above would read past it.
+ */
+static bool status_indication_ok(const struct emu_module *m, PNDIS_STATUS_INDICATION ind)
+{
+    const char *why = NULL;
+    if (ind == NULL)
+        why = "StatusIndication is NULL";
+    else if (ind->Header.Type != NDIS_OBJECT_TYPE_STATUS_INDICATION)
+        why = "Header.Type is not NDIS_OBJECT_TYPE_STATUS_INDICATION";
+    else if (ind->Header.Revision < NDIS_STATUS_INDICATION_REVISION_1)
+        why = "Header.Revision is 0";
+    else if (ind->Header.Size < NDIS_SIZEOF_STATUS_INDICATION_REVISION_1)
+        why = "Header.Size is below NDIS_SIZEOF_STATUS_INDICATION_REVISION_1";
+    else {
+        struct emu_party *src = emu_party_from_handle(ind->SourceHandle);
+        if (src == NULL || src->ad != m->party.ad || src->pos > m->party.pos)
+            why = "SourceHandle is neither the module's own handle nor that of a driver below "
+                  "it on its adapter";
+    }
+    if (why != NULL)
+        emu_violation(EMU_RULE_STATUS_INDICATION_INVALID, m->name, NULL,
+                      "NdisFIndicateStatus: %s (0x7C, 0x20); ndisemu did not pass it up", why);
+    return why == NULL;
+}
+
 VOID NdisFIndicateStatus(NDIS_HANDLE NdisFilterHandle, PNDIS_STATUS_INDICATION StatusIndication)
 {
     struct emu_module *m = emu_module_from_handle(NdisFilterHandle, "NdisFIndicateStatus");
     if (m == NULL)
         return;
     emu_irql_require_max("NdisFIndicateStatus", DISPATCH_LEVEL);
+    if (!status_indication_ok(m, StatusIndication))
+        return;
     status_up(m->party.ad, m->party.pos, StatusIndication);
 }
 
@@ -451,7 +490,22 @@ NDIS_STATUS NdisFNetPnPEvent(NDIS_HANDLE NdisFilterHandle,
     if (m == NULL)
         return NDIS_STATUS_INVALID_PARAMETER;
     emu_irql_require_max("NdisFNetPnPEvent", PASSIVE_LEVEL);
-    return net_pnp_up(m->party.ad, m->party.pos, NetPnPEventNotification);
+    /* pnp-event-invalid (0x7C, 0x22): the header of the notification the
+       filter passes is the WDK's (NDIS_OBJECT_TYPE_DEFAULT, revision 1 or
+       later, at least revision 1's size), decided by the call alone. A
+       malformed one is reported and not passed up. */
+    PNET_PNP_EVENT_NOTIFICATION ev = NetPnPEventNotification;
+    if (ev == NULL || ev->Header.Type != NDIS_OBJECT_TYPE_DEFAULT ||
+        ev->Header.Revision < NET_PNP_EVENT_NOTIFICATION_REVISION_1 ||
+        ev->Header.Size < NDIS_SIZEOF_NET_PNP_EVENT_NOTIFICATION_REVISION_1) {
+        emu_violation(EMU_RULE_PNP_EVENT_INVALID, m->name, NULL,
+                      "NdisFNetPnPEvent: %s (0x7C, 0x22); ndisemu did not pass it up",
+                      ev == NULL ? "NetPnPEventNotification is NULL"
+                                 : "its Header is not a NET_PNP_EVENT_NOTIFICATION's "
+                                   "(NDIS_OBJECT_TYPE_DEFAULT, revision 1, its size)");
+        return NDIS_STATUS_INVALID_PARAMETER;
+    }
+    return net_pnp_up(m->party.ad, m->party.pos, ev);
 }
 
 NDIS_STATUS emu_adapter_net_pnp(struct emu_adapter *ad, NET_PNP_EVENT_CODE code, PVOID buf,

@@ -42,6 +42,8 @@ static const char *const g_kind_names[EMU_HANDLE_KIND_END] = {
     [EMU_HANDLE_NB_POOL] = "NET_BUFFER pool handle",
     [EMU_HANDLE_IO_WORKITEM] = "NDIS I/O work item handle",
     [EMU_HANDLE_DEVICE] = "NDIS device handle",
+    [EMU_HANDLE_GENERIC_OBJECT] = "NDIS generic object",
+    [EMU_HANDLE_TIMER] = "NDIS timer object handle",
 };
 
 static unsigned slot_of(uintptr_t a)

@@ -24,6 +24,8 @@ enum emu_handle_kind {
     EMU_HANDLE_NB_POOL,        /* NdisAllocateNetBufferPool */
     EMU_HANDLE_IO_WORKITEM,    /* NdisAllocateIoWorkItem */
     EMU_HANDLE_DEVICE,         /* NdisRegisterDeviceEx */
+    EMU_HANDLE_GENERIC_OBJECT, /* NdisAllocateGenericObject */
+    EMU_HANDLE_TIMER,          /* NdisAllocateTimerObject */
     EMU_HANDLE_KIND_END
 };
 

@@ -49,6 +49,10 @@ static const char *const g_kind_names[EMU_RES_KIND_COUNT] = {
     [EMU_RES_NB] = "NET_BUFFER(s)",
     [EMU_RES_MDL] = "MDL(s) from NdisAllocateMdl",
     [EMU_RES_WORKITEM] = "NDIS I/O work item(s)",
+    [EMU_RES_CONFIG] = "configuration handle(s) from NdisOpenConfigurationEx, never closed "
+                       "(SDV NdisOpenConfigurationEx)",
+    [EMU_RES_GENERIC_OBJECT] = "generic object(s) from NdisAllocateGenericObject",
+    [EMU_RES_TIMER] = "timer object(s) from NdisAllocateTimerObject",
 };
 
 struct emu_res_acct *emu_res_account(enum emu_res_kind kind, uint32_t tag, const void *caller)
@@ -118,8 +122,12 @@ void emu_resources_check_driver(const struct emu_driver *d, const char *name)
     for (i = 0; i < n; i++) {
         char t[5];
         emu_tag_text(leaks[i].tag, t);
-        emu_violation(EMU_RULE_RESOURCE_LEAK, name, "DriverUnload",
-                      "%ld %s with tag '%s' never freed", leaks[i].count,
-                      g_kind_names[leaks[i].kind], t);
+        if (leaks[i].kind == EMU_RES_CONFIG)
+            emu_violation(EMU_RULE_RESOURCE_LEAK, name, "DriverUnload", "%ld %s", leaks[i].count,
+                          g_kind_names[leaks[i].kind]);
+        else
+            emu_violation(EMU_RULE_RESOURCE_LEAK, name, "DriverUnload",
+                          "%ld %s with tag '%s' never freed", leaks[i].count,
+                          g_kind_names[leaks[i].kind], t);
     }
 }

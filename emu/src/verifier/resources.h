@@ -1,6 +1,7 @@
 /*
  * resource-leak: NDIS objects a driver allocates besides pool (NBL and NB
- * pools, NBLs and NBs, MDLs, I/O work items) are charged to the driver
+ * pools, NBLs and NBs, MDLs, I/O work items, configuration handles,
+ * generic objects, timer objects) are charged to the driver
  * whose code allocated them, per kind and tag, as pool is (ke_pool.c). At
  * unload, what a driver's accounts still hold is one `resource-leak`
  * finding per kind and tag.
@@ -19,6 +20,9 @@ enum emu_res_kind {
     EMU_RES_NB,
     EMU_RES_MDL,
     EMU_RES_WORKITEM,
+    EMU_RES_CONFIG,         /* NdisOpenConfigurationEx handles (no tag: charged to 0) */
+    EMU_RES_GENERIC_OBJECT, /* NdisAllocateGenericObject */
+    EMU_RES_TIMER,          /* NdisAllocateTimerObject */
     EMU_RES_KIND_COUNT
 };
 

@@ -72,6 +72,17 @@
     X(OID_LEAK, "oid-leak", "0x7C(0x25) NDIS OID watchdog",                                       \
       "an OID request pended and never completed")                                                \
     X(DPC_WATCHDOG, "dpc-watchdog", "0x133 DPC_WATCHDOG_VIOLATION (0: single DPC, 1: cumulative)", \
-      "a CPU held at DISPATCH_LEVEL too long: one DPC, or DPCs re-queueing themselves")
+      "a CPU held at DISPATCH_LEVEL too long: one DPC, or DPCs re-queueing themselves")      \
+    X(POOL_ZERO_TAG, "pool-zero-tag",                                                              \
+      "SDV NDIS: NdisAllocateMemoryWithTagPriority / 0xC2(0x9B) BAD_POOL_CALLER",                  \
+      "pool or an NDIS object allocated with the tag 0")                                          \
+    X(STALL_TOO_LONG, "stall-too-long", "SDV NDIS: NdisStallExecution_Delay",                     \
+      "NdisStallExecution or KeStallExecutionProcessor for more than 50 microseconds")           \
+    X(TIMER_NOT_CANCELLED, "timer-not-cancelled", "SDV NDIS: CancelTimerObject / 0xC7",           \
+      "an NDIS timer object still set when it is freed or its driver unloads")                   \
+    X(STATUS_INDICATION_INVALID, "status-indication-invalid", "0x7C(0x20) BUGCODE_NDIS_DRIVER",   \
+      "NdisFIndicateStatus with a malformed NDIS_STATUS_INDICATION")                              \
+    X(PNP_EVENT_INVALID, "pnp-event-invalid", "0x7C(0x22) BUGCODE_NDIS_DRIVER",                   \
+      "NdisFNetPnPEvent with a malformed NET_PNP_EVENT_NOTIFICATION")
 
 #endif
