@@ -27,9 +27,10 @@ unsigned emu_device_count(void);
 bool emu_device_sddl(const char *name, char *buf, size_t len);
 
 /*
- * Serve the socket at path (mode 0600, a stale socket file replaced) on a
- * server thread: one request per connection, dispatched to the first
- * registered device. Returns false with a message in err.
+ * Serve the socket at path (mode 0600, a stale socket file replaced): one
+ * request per connection, each connection on its own thread under one
+ * deadline (host_devsock.c), dispatched to the first registered device.
+ * Returns false with a message in err.
  */
 bool emu_devsock_start(const char *path, char *err, size_t errlen);
 void emu_devsock_stop(void);
