@@ -39,6 +39,17 @@ static int failures;
     } while (0)
 
 static int creates, closes;
+/* FileObject->FileName of the last IRP_MJ_CREATE; creates come from several threads. */
+static char last_create_name[64];
+static pthread_mutex_t last_create_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool last_create_was(const char *name)
+{
+    pthread_mutex_lock(&last_create_lock);
+    bool same = strcmp(last_create_name, name) == 0;
+    pthread_mutex_unlock(&last_create_lock);
+    return same;
+}
 
 static NTSTATUS complete(PIRP irp, NTSTATUS st, ULONG_PTR info)
 {
@@ -51,8 +62,16 @@ static NTSTATUS complete(PIRP irp, NTSTATUS st, ULONG_PTR info)
 static NTSTATUS dispatch_create_close(PDEVICE_OBJECT dev, PIRP irp)
 {
     (void)dev;
-    if (IoGetCurrentIrpStackLocation(irp)->MajorFunction == IRP_MJ_CREATE)
+    PIO_STACK_LOCATION sp = IoGetCurrentIrpStackLocation(irp);
+    if (sp->MajorFunction == IRP_MJ_CREATE) {
         __atomic_add_fetch(&creates, 1, __ATOMIC_RELAXED);
+        size_t n = sp->FileObject->FileName.Length / sizeof(WCHAR), i;
+        pthread_mutex_lock(&last_create_lock);
+        for (i = 0; i < n && i + 1 < sizeof(last_create_name); i++)
+            last_create_name[i] = (char)sp->FileObject->FileName.Buffer[i];
+        last_create_name[i] = 0;
+        pthread_mutex_unlock(&last_create_lock);
+    }
     else if (IoGetCurrentIrpStackLocation(irp)->MajorFunction == IRP_MJ_CLOSE)
         __atomic_add_fetch(&closes, 1, __ATOMIC_RELAXED);
     return complete(irp, STATUS_SUCCESS, 0);
@@ -420,6 +439,18 @@ int main(int argc, char **argv)
           STATUS_SUCCESS);
     CHECK(info == 4 && !memcmp(out, "late", 4));
     CHECK(emu_device_ioctl("Nope", IOCTL_ECHO, NULL, 0, NULL, 0, &info) ==
+          STATUS_OBJECT_NAME_NOT_FOUND);
+    /* A path into the device's namespace reaches IRP_MJ_CREATE as FileName. */
+    CHECK(emu_device_ioctl("\\\\.\\EmuTest\\sub\\x", IOCTL_ECHO, "ab", 2, out, sizeof(out), &info) ==
+          STATUS_SUCCESS);
+    CHECK(last_create_was("\\sub\\x"));
+    CHECK(emu_device_ioctl("\\Device\\EmuTest\\", IOCTL_ECHO, "ab", 2, out, sizeof(out), &info) ==
+          STATUS_SUCCESS);
+    CHECK(last_create_was("\\"));
+    CHECK(emu_device_ioctl("\\\\.\\EmuTest", IOCTL_ECHO, "ab", 2, out, sizeof(out), &info) ==
+          STATUS_SUCCESS);
+    CHECK(last_create_was(""));
+    CHECK(emu_device_ioctl("\\\\.\\Nope\\EmuTest", IOCTL_ECHO, NULL, 0, NULL, 0, &info) ==
           STATUS_OBJECT_NAME_NOT_FOUND);
     CHECK(creates == closes && creates >= 3);
 

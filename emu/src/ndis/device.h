@@ -14,7 +14,9 @@
  * CreateFile + DeviceIoControl + CloseHandle on a registered device, found by
  * its device name or symbolic link (case-insensitive; "\\Device\\Hl",
  * "\\DosDevices\\Hl", "\\\\.\\Hl" and plain "Hl" all name the same device).
- * NULL names the first registered device. PASSIVE_LEVEL, from any host
+ * NULL names the first registered device. What follows the device name
+ * ("\\\\.\\Hl\\x") is a name in the device's namespace: it reaches
+ * IRP_MJ_CREATE in FileObject->FileName ("\\x"), as on Windows. PASSIVE_LEVEL, from any host
  * thread. Returns the NTSTATUS the IRP completed with; *information is the
  * number of bytes copied to out (METHOD_BUFFERED semantics).
  */
