@@ -21,11 +21,6 @@ static struct hl_snapshot *HlConfigInitial;
 static LONG64 HlConfigInitialGeneration;
 static BOOLEAN HlConfigStarted;
 
-/* GET_STATS's per-adapter totals as persisted: the retained slots, whole. */
-typedef struct _HL_SAVED_COUNTERS {
-    ULONG Count;
-    HL_RETAINED Retained[HL_MAX_RETAINED];
-} HL_SAVED_COUNTERS;
 C_ASSERT(sizeof(HL_SAVED_COUNTERS) <= MAXUSHORT);
 
 /*
@@ -203,6 +198,31 @@ _Use_decl_annotations_ NDIS_STATUS HlConfigPersistCounters(NDIS_HANDLE FilterDri
     return Status;
 }
 
+/*
+ * The persisted counters are a registry value an administrator can write:
+ * untrusted. What GET_STATS relies on is what HlRetainedSlot (bind.c)
+ * guarantees for the slots it fills: at most HL_MAX_RETAINED, one slot per
+ * adapter (no ifindex twice, which would make GET_STATS count an entry it
+ * never writes) and no ifindex 0 (no adapter has it). Anything else is
+ * dropped whole: the totals restart from zero rather than from made-up ones.
+ */
+_IRQL_requires_(PASSIVE_LEVEL) static BOOLEAN
+    HlConfigCountersValid(_In_ const HL_SAVED_COUNTERS *Counters)
+{
+    ULONG i, j;
+
+    if (Counters->Count > HL_MAX_RETAINED)
+        return FALSE;
+    for (i = 0; i < Counters->Count; i++) {
+        if (Counters->Retained[i].AdapterId.ifindex == 0)
+            return FALSE;
+        for (j = 0; j < i; j++)
+            if (Counters->Retained[j].AdapterId.ifindex == Counters->Retained[i].AdapterId.ifindex)
+                return FALSE;
+    }
+    return TRUE;
+}
+
 /* Replaces HlConfigInitial with the persisted configuration, if there is a valid one. */
 _IRQL_requires_(PASSIVE_LEVEL) static VOID HlConfigRestore(_In_ NDIS_HANDLE FilterDriverHandle)
 {
@@ -225,7 +245,7 @@ _IRQL_requires_(PASSIVE_LEVEL) static VOID HlConfigRestore(_In_ NDIS_HANDLE Filt
         Parameter->ParameterData.BinaryData.Length == sizeof(HL_SAVED_COUNTERS)) {
         const HL_SAVED_COUNTERS *Counters = Parameter->ParameterData.BinaryData.Buffer;
 
-        if (Counters->Count <= HL_MAX_RETAINED) {
+        if (HlConfigCountersValid(Counters)) {
             HlGlobal.RetainedCount = Counters->Count;
             RtlCopyMemory(HlGlobal.Retained, Counters->Retained, sizeof(HlGlobal.Retained));
         }

@@ -7,6 +7,14 @@
  * device can replace the rules of every adapter on the machine: no other
  * principal may even open it (and the IOCTL codes also demand read or write
  * access, ioctl.h).
+ *
+ * Namespace opens: the I/O manager checks the device's security descriptor
+ * only for an open of the device itself. An open of a name in its
+ * namespace ("\\.\hotlwf\anything") is left to the driver unless the device
+ * has FILE_DEVICE_SECURE_OPEN, which NdisRegisterDeviceEx gives no way to
+ * set. hotlwf has no namespace, so its create dispatch refuses any open
+ * with a non-empty FileObject->FileName: only the ACL-checked open of the
+ * device succeeds (docs/security.md).
  */
 #include "driver.h"
 #include <wdmsec.h> /* after driver.h: the WDK's wdmsec.h does not include wdm.h */
@@ -23,6 +31,10 @@ _Use_decl_annotations_ static NTSTATUS HlDeviceDispatch(PDEVICE_OBJECT DeviceObj
     Irp->IoStatus.Information = 0;
     switch (IrpSp->MajorFunction) {
     case IRP_MJ_CREATE:
+        Status = IrpSp->FileObject != NULL && IrpSp->FileObject->FileName.Length != 0
+                     ? STATUS_ACCESS_DENIED /* a namespace open: no ACL was checked */
+                     : STATUS_SUCCESS;
+        break;
     case IRP_MJ_CLEANUP:
     case IRP_MJ_CLOSE:
         Status = STATUS_SUCCESS;

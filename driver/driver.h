@@ -90,6 +90,12 @@ typedef struct _HL_RETAINED {
     ULONG64 TxDropped;
 } HL_RETAINED, *PHL_RETAINED;
 
+/* The retained slots as persisted in the registry (config.c), whole. */
+typedef struct _HL_SAVED_COUNTERS {
+    ULONG Count;
+    HL_RETAINED Retained[HL_MAX_RETAINED];
+} HL_SAVED_COUNTERS;
+
 typedef struct _HL_GLOBALS {
     PDRIVER_OBJECT DriverObject;
     NDIS_HANDLE FilterDriverHandle;

@@ -113,15 +113,24 @@ _IRQL_requires_max_(DISPATCH_LEVEL) static VOID
     Out->tx_dropped = (uint64_t)HlModuleSum(Module, FIELD_OFFSET(HL_MODULE_CPU, TxDropped));
 }
 
-/* Is there an attached module on this retained total's adapter? List lock held. */
+/*
+ * Does retained total Index add to an entry listed already, an attached
+ * module's or an earlier total's? Exactly when HlIoctlAddRetained finds an
+ * entry to add to, so the count below is the number of entries filled, even
+ * if two totals had the same adapter. List lock held.
+ */
 _Requires_lock_held_(HlGlobal.ModuleListLock) _IRQL_requires_(DISPATCH_LEVEL) static BOOLEAN
-    HlIoctlAdapterAttached(_In_ const HL_RETAINED *Retained)
+    HlIoctlRetainedListed(_In_ ULONG Index)
 {
+    ULONG Ifindex = HlGlobal.Retained[Index].AdapterId.ifindex;
     PLIST_ENTRY Entry;
+    ULONG i;
 
     for (Entry = HlGlobal.ModuleList.Flink; Entry != &HlGlobal.ModuleList; Entry = Entry->Flink)
-        if (CONTAINING_RECORD(Entry, HL_MODULE, Link)->AdapterId.ifindex ==
-            Retained->AdapterId.ifindex)
+        if (CONTAINING_RECORD(Entry, HL_MODULE, Link)->AdapterId.ifindex == Ifindex)
+            return TRUE;
+    for (i = 0; i < Index; i++)
+        if (HlGlobal.Retained[i].AdapterId.ifindex == Ifindex)
             return TRUE;
     return FALSE;
 }
@@ -190,7 +199,7 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
     for (Entry = HlGlobal.ModuleList.Flink; Entry != &HlGlobal.ModuleList; Entry = Entry->Flink)
         Adapters++;
     for (i = 0; i < HlGlobal.RetainedCount; i++)
-        if (!HlIoctlAdapterAttached(&HlGlobal.Retained[i]))
+        if (!HlIoctlRetainedListed(i))
             Adapters++;
 
     Needed = sizeof(Header) + (ULONG64)Rules * sizeof(struct hl_stats_rule) +
@@ -218,6 +227,8 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
             HlIoctlFillAdapter(&AdapterOut[Filled++], CONTAINING_RECORD(Entry, HL_MODULE, Link));
         for (i = 0; i < HlGlobal.RetainedCount; i++)
             Filled = HlIoctlAddRetained(AdapterOut, Filled, &HlGlobal.Retained[i]);
+        /* Information below counts Adapters entries: every one of them is written. */
+        NT_ASSERT(Filled == Adapters);
     }
     KeReleaseSpinLock(&HlGlobal.ModuleListLock, OldIrql);
 

@@ -13,8 +13,10 @@ scripts/deps.sh
 cmake -S . -B build >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 
-sock=$(mktemp -u /tmp/hotlwf-demo.XXXXXX.sock)
-out=$(mktemp /tmp/hotlwf-demo.XXXXXX.json)
+# The socket in a directory only we can write (docs/security.md), not in /tmp itself.
+dir=$(mktemp -d /tmp/hotlwf-demo.XXXXXX)
+sock=$dir/ctl.sock
+out=$dir/ndisemu.json
 capture=tests/data/captures/netns-mixed.pcap
 total=$((storm + 6))
 lwfctl() { build/bin/lwfctl "$@" --device "$sock"; }
@@ -24,7 +26,7 @@ build/bin/ndisemu --driver build/lib/hotlwf.so --adapters 4 --cpus 4 \
     --traffic "$capture" --rate 20000 --split random --seconds "$total" \
     --device-socket "$sock" --json >"$out" &
 emu=$!
-trap 'kill $emu 2>/dev/null || true; rm -f "$out"' EXIT
+trap 'kill $emu 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 [ -S "$sock" ] || { echo "demo: ndisemu did not open its control device" >&2; exit 1; }
 

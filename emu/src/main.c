@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ndisemu/devsock.h>
+
 #include "adapter.h"
 #include "conformance.h"
 #include "fault.h"
@@ -60,7 +62,11 @@ static void usage(FILE *f)
                "                        (NdisCancelSendNetBufferLists)\n"
                "  --param Name=Value    driver parameter (repeatable); driver:Name=Value for one\n"
                "  --device-socket PATH  serve the first control device on a Unix socket (mode\n"
-               "                        0600, owner only); runs until --seconds or SIGINT/SIGTERM\n"
+               "                        0600, owner only); runs until --seconds or SIGINT/SIGTERM;\n"
+               "                        PATH 'default' is lwfctl's default: ndisemu-hotlwf.sock\n"
+               "                        in $XDG_RUNTIME_DIR, else /run/user/UID, else\n"
+               "                        /tmp/ndisemu-UID (created 0700); the directory must be\n"
+               "                        yours and not writable by others\n"
                "  --watchdog-ms MS      deadlock limit: a control operation, a callback that has\n"
                "                        not returned, a CPU held by a blocked context\n"
                "                        (default 10000)\n"
@@ -368,7 +374,19 @@ int main(int argc, char **argv)
             cfg.params[cfg.nparams++] = optarg;
             break;
         case O_SOCKET:
-            cfg.device_socket = optarg;
+            if (strcmp(optarg, "default") == 0) {
+                /* lwfctl's default: a directory private to this uid (devsock.h). */
+                static char path[108];
+                char err[256];
+                if (!emu_devsock_default_path(true, path, sizeof(path), err, sizeof(err))) {
+                    fprintf(stderr, "ndisemu: --device-socket default: %s\n", err);
+                    return EMU_EXIT_USAGE;
+                }
+                fprintf(stderr, "ndisemu: device socket %s\n", path);
+                cfg.device_socket = path;
+            } else {
+                cfg.device_socket = optarg;
+            }
             break;
         case O_WATCHDOG:
             if (!parse_u64(optarg, &v) || v < 1 || v > 3600000)

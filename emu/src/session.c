@@ -72,21 +72,26 @@ static unsigned host_cores(void)
     return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
-static void apply_param(const char *p)
+/* [driver:]Name=Value, whole: a copy as long as the argument, never truncated. */
+static bool apply_param(const char *p)
 {
-    char buf[512], *driver = NULL, *name = buf;
-    snprintf(buf, sizeof(buf), "%s", p);
+    char *buf = strdup(p), *driver = NULL, *name = buf;
+    bool ok = true;
+    if (buf == NULL)
+        return false;
     char *eq = strchr(buf, '=');
-    if (!eq)
-        return;
-    *eq = 0;
-    char *colon = strchr(buf, ':');
-    if (colon && colon < eq) {
-        *colon = 0;
-        driver = buf;
-        name = colon + 1;
+    if (eq) {
+        *eq = 0;
+        char *colon = strchr(buf, ':');
+        if (colon) {
+            *colon = 0;
+            driver = buf;
+            name = colon + 1;
+        }
+        ok = emu_param_set(driver, name, eq + 1);
     }
-    emu_param_set(driver, name, eq + 1);
+    free(buf);
+    return ok;
 }
 
 static bool default_stack(struct emu_session *s, char *out, size_t len)
@@ -151,8 +156,12 @@ struct emu_session *emu_session_create(const struct emu_session_config *c, char 
     emu_verifier_set_enabled(c->verifier);
     emu_watchdog_set_dpc_limit(c->dpc_watchdog_ms);
     emu_watchdog_start(c->watchdog_ms);
-    for (unsigned i = 0; i < c->nparams; i++)
-        apply_param(c->params[i]);
+    for (unsigned i = 0; i < c->nparams; i++) {
+        if (!apply_param(c->params[i])) {
+            snprintf(err, errlen, "--param: out of memory");
+            goto fail;
+        }
+    }
 
     for (unsigned i = 0; i < c->ndrivers; i++) {
         s->drivers[i] = emu_driver_load(c->drivers[i], serr, sizeof(serr));
@@ -162,13 +171,11 @@ struct emu_session *emu_session_create(const struct emu_session_config *c, char 
         }
         s->ndrivers = i + 1;
     }
-    if (c->stack) {
-        snprintf(spec, sizeof(spec), "%s", c->stack);
-    } else if (!default_stack(s, spec, sizeof(spec))) {
+    if (!c->stack && !default_stack(s, spec, sizeof(spec))) {
         snprintf(err, errlen, "stack spec too long");
         goto fail;
     }
-    if (!emu_stack_set_spec(spec, serr, sizeof(serr))) {
+    if (!emu_stack_set_spec(c->stack ? c->stack : spec, serr, sizeof(serr))) {
         snprintf(err, errlen, "stack: %s", serr);
         goto fail;
     }
@@ -240,10 +247,11 @@ static const char *const churn_names[] = {"restart", "detach", "oid",   "status"
 
 bool emu_churn_parse(const char *list, unsigned *out)
 {
-    char buf[256], *save = NULL;
+    char *buf = strdup(list), *save = NULL;
     unsigned bits = 0;
-    snprintf(buf, sizeof(buf), "%s", list);
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    bool ok = buf != NULL;
+    for (char *tok = ok ? strtok_r(buf, ",", &save) : NULL; tok && ok;
+         tok = strtok_r(NULL, ",", &save)) {
         unsigned i = 0, n = sizeof(churn_names) / sizeof(churn_names[0]);
         if (strcmp(tok, "all") == 0) {
             bits |= EMU_CHURN_ALL;
@@ -251,12 +259,12 @@ bool emu_churn_parse(const char *list, unsigned *out)
         }
         while (i < n && strcmp(tok, churn_names[i]) != 0)
             i++;
-        if (i == n)
-            return false;
-        bits |= 1u << i;
+        ok = i < n;
+        bits |= ok ? 1u << i : 0;
     }
+    free(buf);
     *out = bits;
-    return bits != 0;
+    return ok && bits != 0;
 }
 
 /* One churn event of kind `bit` on host h; r supplies the random choices. */

@@ -194,6 +194,26 @@ int main(int argc, char **argv)
     HLT_CHECK(st == (NTSTATUS)0xC0000010 /* STATUS_INVALID_DEVICE_REQUEST */,
               "unknown IOCTL: 0x%08x", (unsigned)st);
 
+    /*
+     * Namespace opens ("\\.\hotlwf\x", "\Device\hotlwf\"): on Windows the
+     * device's ACL is not checked for them (no FILE_DEVICE_SECURE_OPEN through
+     * NDIS), so the driver must refuse the open itself; nothing is dispatched.
+     */
+    static const char *const namespace_opens[] = {"\\\\.\\hotlwf\\x", "\\Device\\hotlwf\\",
+                                                  "\\\\.\\hotlwf\\..\\hotlwf"};
+    for (size_t k = 0; k < sizeof(namespace_opens) / sizeof(namespace_opens[0]); k++) {
+        info = 12345;
+        st = emu_device_ioctl(namespace_opens[k], HL_IOCTL_GET_CONFIG, NULL, 0, small,
+                              sizeof(small), &info);
+        HLT_CHECK(st == (NTSTATUS)0xC0000022 /* STATUS_ACCESS_DENIED */ && info == 0,
+                  "namespace open %s: 0x%08x, %lu bytes", namespace_opens[k], (unsigned)st,
+                  (unsigned long)info);
+    }
+    st = emu_device_ioctl("\\Device\\hotlwf", HL_IOCTL_GET_CONFIG, NULL, 0, small, sizeof(small),
+                          &info);
+    HLT_CHECK(st == (NTSTATUS)HL_STATUS_SUCCESS || st == (NTSTATUS)HL_STATUS_BUFFER_OVERFLOW,
+              "the device itself: 0x%08x", (unsigned)st);
+
     free(blob);
     free(running);
     hlt_probe_destroy(p);

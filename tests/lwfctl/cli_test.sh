@@ -54,6 +54,13 @@ expect 1 "cannot connect to $WORK/none.sock: No such file or directory \(is ndis
 NDISEMU_DEVICE="$WORK/env.sock" expect 1 "cannot connect to $WORK/env.sock" -- stats
 expect 1 "cannot connect to $WORK/none.sock" -- show --device "$WORK/none.sock"
 expect 2 'capture.pcap:' -- check "$WORK/ok.rules" --pcap "$WORK/capture.pcap"
+# Captures of another link type: named by number (libpcap has no name for an
+# unknown one, which printed "(null)"), and by name when libpcap knows it.
+pcap_header() { printf '\324\303\262\241\002\000\004\000\000\000\000\000\000\000\000\000\377\377\000\000'"$1"'\000\000'; }
+pcap_header '\240\017' >"$WORK/linktype4000.pcap"
+pcap_header '\161\000' >"$WORK/sll.pcap"
+expect 2 'linktype4000.pcap: link type 4000 \(unknown\), only Ethernet \(EN10MB\) is supported' -- check "$WORK/ok.rules" --pcap "$WORK/linktype4000.pcap"
+expect 2 'sll.pcap: link type 113 \(LINUX_SLL\), only Ethernet' -- check "$WORK/ok.rules" --pcap "$WORK/sll.pcap"
 
 # A capture cut in the middle of a packet: the packets before it are
 # classified, then a clear error names the file and the bad packet.

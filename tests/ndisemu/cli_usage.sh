@@ -34,6 +34,12 @@ expect 2 "traffic" --stack "" --traffic /nonexistent/x.pcap --seconds 0
 expect 2 "usage: ndisemu" --adapters 0
 expect 2 "churn-mix needs" --churn-mix restart,bogus --stack ""
 expect 2 "churn-mix needs" --churn-mix "" --stack ""
+# Never shortened: a long list is read whole, so the bad name after its
+# 256th byte is seen, and a spec too long to report whole is refused.
+long_mix=$(printf 'restart,%.0s' $(seq 32))bogus
+expect 2 "churn-mix needs" --churn-mix "$long_mix" --stack "" --seconds 0
+expect 2 "fault-injection: longer than 63 characters" \
+    --fault-injection "0.5$(printf '0%.0s' $(seq 70))" --stack "" --seconds 0
 expect 2 "conformance needs a --driver" --conformance --stack ""
 expect 0 "--churn-mix LIST" --help
 expect 0 "--conformance" --help

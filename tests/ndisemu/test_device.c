@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ndis.h>
@@ -37,6 +39,17 @@ static int failures;
     } while (0)
 
 static int creates, closes;
+/* FileObject->FileName of the last IRP_MJ_CREATE; creates come from several threads. */
+static char last_create_name[64];
+static pthread_mutex_t last_create_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool last_create_was(const char *name)
+{
+    pthread_mutex_lock(&last_create_lock);
+    bool same = strcmp(last_create_name, name) == 0;
+    pthread_mutex_unlock(&last_create_lock);
+    return same;
+}
 
 static NTSTATUS complete(PIRP irp, NTSTATUS st, ULONG_PTR info)
 {
@@ -49,8 +62,16 @@ static NTSTATUS complete(PIRP irp, NTSTATUS st, ULONG_PTR info)
 static NTSTATUS dispatch_create_close(PDEVICE_OBJECT dev, PIRP irp)
 {
     (void)dev;
-    if (IoGetCurrentIrpStackLocation(irp)->MajorFunction == IRP_MJ_CREATE)
+    PIO_STACK_LOCATION sp = IoGetCurrentIrpStackLocation(irp);
+    if (sp->MajorFunction == IRP_MJ_CREATE) {
         __atomic_add_fetch(&creates, 1, __ATOMIC_RELAXED);
+        size_t n = sp->FileObject->FileName.Length / sizeof(WCHAR), i;
+        pthread_mutex_lock(&last_create_lock);
+        for (i = 0; i < n && i + 1 < sizeof(last_create_name); i++)
+            last_create_name[i] = (char)sp->FileObject->FileName.Buffer[i];
+        last_create_name[i] = 0;
+        pthread_mutex_unlock(&last_create_lock);
+    }
     else if (IoGetCurrentIrpStackLocation(irp)->MajorFunction == IRP_MJ_CLOSE)
         __atomic_add_fetch(&closes, 1, __ATOMIC_RELAXED);
     return complete(irp, STATUS_SUCCESS, 0);
@@ -111,6 +132,10 @@ static int connect_to(const char *path)
     return fd;
 }
 
+/* When non-zero, raw_request gives up on a reply after this many ms. */
+static int bound_reads_next;
+static void bound_reads(int fd, int ms);
+
 /* Sends raw bytes (possibly malformed), half-closes, reads the reply. */
 static int32_t raw_request(const char *path, const void *bytes, size_t n, void *out, size_t out_cap,
                            uint32_t *info)
@@ -119,6 +144,8 @@ static int32_t raw_request(const char *path, const void *bytes, size_t n, void *
     struct emu_devsock_reply r;
     if (fd < 0)
         return -1;
+    if (bound_reads_next)
+        bound_reads(fd, bound_reads_next);
     /* A refused peer may find the connection already closed by the time it
        writes: the reply is queued for it all the same, so read it anyway. */
     if (n && send(fd, bytes, n, MSG_NOSIGNAL) != (ssize_t)n && errno != EPIPE) {
@@ -228,6 +255,82 @@ static void stranger_stop(void)
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/*
+ * Slow clients must not delay anyone else. A generous bound (the promise is
+ * one second), far below what the single-threaded, per-read-timeout server
+ * took: an idle client held it 5 s, a trickling one for as long as it
+ * trickled. Every client read here is bounded too, so a regression fails
+ * instead of hanging.
+ */
+#define SLOW_BOUND_MS 4000
+#define TRICKLE_MAX_S 30
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void bound_reads(int fd, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+/* One byte of a request every 100 ms, for up to TRICKLE_MAX_S; returns the
+   reply status, or 0 if the server never cut it off. */
+static void *trickle(void *arg)
+{
+    struct emu_devsock_request q = {EMU_DEVSOCK_MAGIC, IOCTL_ECHO, 4096, 64};
+    uint8_t bytes[sizeof(q) + 4096] = {0};
+    struct emu_devsock_reply r;
+    intptr_t status = 0;
+    int fd = connect_to(arg);
+
+    memcpy(bytes, &q, sizeof(q));
+    for (size_t i = 0; fd >= 0 && i < sizeof(bytes) && i < TRICKLE_MAX_S * 10; i++) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 100) > 0)
+            break; /* the server has answered (or closed): stop trickling */
+        if (send(fd, bytes + i, 1, MSG_NOSIGNAL) != 1)
+            break;
+    }
+    bound_reads(fd, 1000);
+    if (fd >= 0 && read(fd, &r, sizeof(r)) == (ssize_t)sizeof(r) && r.magic == EMU_DEVSOCK_MAGIC)
+        status = r.status;
+    if (fd >= 0)
+        close(fd);
+    return (void *)status;
+}
+
+static void check_slow_clients(const char *path)
+{
+    char out[64];
+    uint32_t info = 0;
+    pthread_t trickler;
+    int idle = connect_to(path);
+
+    CHECK(idle >= 0);
+    CHECK(pthread_create(&trickler, NULL, trickle, (void *)path) == 0);
+    usleep(300000); /* both are connected and being served (or blocking the server) */
+    double t0 = mono_s();
+    bound_reads_next = SLOW_BOUND_MS;
+    CHECK(request(path, IOCTL_ECHO, "slow", 4, out, sizeof(out), &info) == STATUS_SUCCESS);
+    bound_reads_next = 0;
+    double took = mono_s() - t0;
+    CHECK(info == 4 && !memcmp(out, "wols", 4));
+    if (took * 1000 > SLOW_BOUND_MS)
+        fprintf(stderr, "an IOCTL behind a slow client took %.1f s\n", took);
+    CHECK(took * 1000 <= SLOW_BOUND_MS);
+    /* The trickler is cut off at its request's deadline, whatever it sends. */
+    void *trickled;
+    pthread_join(trickler, &trickled);
+    CHECK((NTSTATUS)(intptr_t)trickled == STATUS_INVALID_PARAMETER);
+    if (idle >= 0)
+        close(idle);
+}
+
 static void check_socket(const char *path)
 {
     char err[256], out[64];
@@ -263,6 +366,7 @@ static void check_socket(const char *path)
     CHECK(raw_request(path, trunc, sizeof(trunc), NULL, 0, NULL) == STATUS_INVALID_PARAMETER);
     CHECK(request(path, IOCTL_ECHO, "xy", 2, out, sizeof(out), &info) == STATUS_SUCCESS);
     CHECK(info == 2 && !memcmp(out, "yx", 2));
+    check_slow_clients(path);
 
     /* Another uid: the 0600 mode keeps it out; with the mode opened up, the
        SO_PEERCRED check still refuses it before dispatching anything. */
@@ -335,6 +439,18 @@ int main(int argc, char **argv)
           STATUS_SUCCESS);
     CHECK(info == 4 && !memcmp(out, "late", 4));
     CHECK(emu_device_ioctl("Nope", IOCTL_ECHO, NULL, 0, NULL, 0, &info) ==
+          STATUS_OBJECT_NAME_NOT_FOUND);
+    /* A path into the device's namespace reaches IRP_MJ_CREATE as FileName. */
+    CHECK(emu_device_ioctl("\\\\.\\EmuTest\\sub\\x", IOCTL_ECHO, "ab", 2, out, sizeof(out), &info) ==
+          STATUS_SUCCESS);
+    CHECK(last_create_was("\\sub\\x"));
+    CHECK(emu_device_ioctl("\\Device\\EmuTest\\", IOCTL_ECHO, "ab", 2, out, sizeof(out), &info) ==
+          STATUS_SUCCESS);
+    CHECK(last_create_was("\\"));
+    CHECK(emu_device_ioctl("\\\\.\\EmuTest", IOCTL_ECHO, "ab", 2, out, sizeof(out), &info) ==
+          STATUS_SUCCESS);
+    CHECK(last_create_was(""));
+    CHECK(emu_device_ioctl("\\\\.\\Nope\\EmuTest", IOCTL_ECHO, NULL, 0, NULL, 0, &info) ==
           STATUS_OBJECT_NAME_NOT_FOUND);
     CHECK(creates == closes && creates >= 3);
 

@@ -22,7 +22,9 @@ static const char load_help[] =
     "how long that grace period took.\n"
     "\n"
     "  --device D  control device (default: $NDISEMU_DEVICE, else\n"
-    "              /tmp/ndisemu-hotlwf.sock on Linux; \\\\.\\hotlwf on Windows)\n"
+    "              $XDG_RUNTIME_DIR/ndisemu-hotlwf.sock, else /run/user/UID/... or\n"
+    "              /tmp/ndisemu-UID/... on Linux, the directory private to you;\n"
+    "              \\\\.\\hotlwf on Windows). The server must run as you or root.\n"
     "\n"
     "Exit status: 0 loaded, 1 errors in RULES, refused by the driver or device\n"
     "unreachable, 2 bad arguments or unreadable RULES.\n";
@@ -44,7 +46,7 @@ static int device_opts(const char *cmd, const char *help, int argc, char **argv,
                                          {NULL, 0, NULL, 0}};
     int c;
 
-    *device = lwf_default_device();
+    *device = NULL; /* the transport's default */
     while ((c = getopt_long(argc, argv, verbose != NULL ? "hv" : "h", opts, NULL)) != -1) {
         if (c == 'D') {
             *device = optarg;

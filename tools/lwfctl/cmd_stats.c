@@ -19,7 +19,9 @@ static const char stats_help[] =
     "\n"
     "  --json      one JSON object instead of tables\n"
     "  --device D  control device (default: $NDISEMU_DEVICE, else\n"
-    "              /tmp/ndisemu-hotlwf.sock on Linux; \\\\.\\hotlwf on Windows)\n";
+    "              $XDG_RUNTIME_DIR/ndisemu-hotlwf.sock, else /run/user/UID/... or\n"
+    "              /tmp/ndisemu-UID/... on Linux, the directory private to you;\n"
+    "              \\\\.\\hotlwf on Windows). The server must run as you or root.\n";
 
 struct stats {
     struct hl_stats_header h;
@@ -131,7 +133,7 @@ int lwf_cmd_stats(int argc, char **argv)
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *device = lwf_default_device();
+    const char *device = NULL; /* the transport's default */
     int json = 0, c;
     uint8_t *buf;
     size_t len;

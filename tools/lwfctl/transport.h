@@ -10,12 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The device used when --device is not given ($NDISEMU_DEVICE on Linux, if set). */
-const char *lwf_default_device(void);
-
 /*
- * Sends one IOCTL. Returns 0 when the driver answered: *ntstatus is the
- * status it completed the request with and *returned the output bytes
+ * Sends one IOCTL to device, or with device NULL to the default one: on
+ * Windows \\.\hotlwf; on Linux $NDISEMU_DEVICE if set, else ndisemu's
+ * default socket path (emu/include/ndisemu/devsock.h). Returns 0 when the
+ * driver answered: *ntstatus is the status it completed the request with
+ * and *returned the output bytes
  * copied into out (on Windows an error status is mapped back from the
  * Win32 error for the two size statuses of ioctl.h). Returns -1 when the
  * device could not be reached or the exchange broke, with why in err.

@@ -3,7 +3,14 @@
  * IOCTL, as devsock.h specifies. Sizes from the peer are bounded before any
  * buffer is trusted: a broken or hostile emulator must not make lwfctl write
  * past out.
+ *
+ * Whom lwfctl talks to: the default path is in a directory only the user
+ * owns (emu_devsock_default_path), and whatever the path, the server's
+ * SO_PEERCRED uid must be ours or root's before a byte is sent: a socket
+ * another user put there (squatting a shared directory) would otherwise
+ * receive the configuration and could answer "loaded".
  */
+#define _GNU_SOURCE /* struct ucred */
 #include "transport.h"
 
 #include <errno.h>
@@ -20,11 +27,39 @@
 /* SET_CONFIG waits for a grace period; this is far longer than any sane one. */
 #define REPLY_TIMEOUT_MS 60000
 
-const char *lwf_default_device(void)
+/* --device, else $NDISEMU_DEVICE, else the default path; NULL with why in err. */
+static const char *device_path(const char *device, char *buf, size_t len, char *err,
+                               size_t err_len)
 {
     const char *env = getenv("NDISEMU_DEVICE");
 
-    return env != NULL && env[0] != '\0' ? env : "/tmp/ndisemu-hotlwf.sock";
+    if (device != NULL)
+        return device;
+    if (env != NULL && env[0] != '\0')
+        return env;
+    if (!emu_devsock_default_path(false, buf, len, err, err_len))
+        return NULL;
+    return buf;
+}
+
+/* The server must run as us or as root: anyone else may be squatting the path. */
+static int check_peer(int fd, const char *device, char *err, size_t err_len)
+{
+    struct ucred cred;
+    socklen_t cl = sizeof(cred);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0) {
+        snprintf(err, err_len, "cannot tell who serves %s: %s", device, strerror(errno));
+        return -1;
+    }
+    if (cred.uid != geteuid() && cred.uid != 0) {
+        snprintf(err, err_len,
+                 "refusing %s: it is served by uid %u (pid %d), not by you (uid %u) or root; "
+                 "nothing was sent",
+                 device, (unsigned)cred.uid, (int)cred.pid, (unsigned)geteuid());
+        return -1;
+    }
+    return 0;
 }
 
 static int send_all(int fd, const void *buf, size_t len)
@@ -88,8 +123,12 @@ int lwf_device_ioctl(const char *device, uint32_t code, const void *in, size_t i
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     uint8_t hdr[sizeof(struct emu_devsock_request)];
     uint8_t rep[sizeof(struct emu_devsock_reply)];
+    char path[sizeof(sa.sun_path)];
     int rc = -1;
 
+    device = device_path(device, path, sizeof(path), err, err_len);
+    if (device == NULL)
+        return -1;
     if (strlen(device) >= sizeof(sa.sun_path)) {
         snprintf(err, err_len, "device path too long: %s", device);
         return -1;
@@ -111,6 +150,8 @@ int lwf_device_ioctl(const char *device, uint32_t code, const void *in, size_t i
                  strerror(errno));
         goto out;
     }
+    if (check_peer(fd, device, err, err_len) != 0)
+        goto out;
     put_le32(hdr + 0, EMU_DEVSOCK_MAGIC);
     put_le32(hdr + 4, code);
     put_le32(hdr + 8, (uint32_t)in_len);

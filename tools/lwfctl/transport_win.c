@@ -11,11 +11,6 @@
 
 #include "hotlwf/ioctl.h"
 
-const char *lwf_default_device(void)
-{
-    return "\\\\.\\hotlwf";
-}
-
 static void win_error(char *err, size_t err_len, const char *what, const char *device, DWORD code)
 {
     char text[256];
@@ -36,6 +31,8 @@ int lwf_device_ioctl(const char *device, uint32_t code, const void *in, size_t i
     WCHAR wpath[MAX_PATH];
     DWORD got = 0;
 
+    if (device == NULL)
+        device = "\\\\.\\hotlwf";
     if (in_len > MAXDWORD || out_cap > MAXDWORD) {
         snprintf(err, err_len, "request too large");
         return -1;

@@ -14,6 +14,8 @@
 #ifndef NDISEMU_DEVSOCK_H
 #define NDISEMU_DEVSOCK_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define EMU_DEVSOCK_MAGIC 0x4b534445u /* "EDSK" */
@@ -32,5 +34,16 @@ struct emu_devsock_reply {
     uint32_t information; /* IoStatus.Information: output bytes that follow */
     uint32_t reserved;
 };
+
+/*
+ * The default socket path, the same for ndisemu and lwfctl:
+ * DIR/ndisemu-hotlwf.sock with DIR $XDG_RUNTIME_DIR, else /run/user/UID if
+ * it exists, else /tmp/ndisemu-UID (created mode 0700 when create is true).
+ * DIR must be a directory owned by the effective uid that neither group nor
+ * others can write (emu/src/hosts/host_devsock_path.c). Returns false with
+ * why in err.
+ */
+#define EMU_DEVSOCK_DEFAULT_NAME "ndisemu-hotlwf.sock"
+bool emu_devsock_default_path(bool create, char *path, size_t len, char *err, size_t errlen);
 
 #endif

@@ -1,16 +1,40 @@
 /*
  * The control-device socket (emu/include/ndisemu/devsock.h): lwfctl's
- * DeviceIoControl on Linux. One server thread, one request per connection,
- * handled to completion before the next accept, so the driver sees IOCTLs
- * one at a time from here, as from one user-mode client.
+ * DeviceIoControl on Linux. One request per connection.
  *
  * Trust boundary: the socket is the only way into the emulated kernel from
  * outside the process. It is created mode 0600 (umask held across bind, so
  * there is no window with a wider mode), a peer whose SO_PEERCRED uid is not
  * ours is refused before a byte of its request is read, every length is
  * bounded by EMU_DEVSOCK_MAX_BUFFER before anything is allocated, and a
- * malformed or short request gets STATUS_INVALID_PARAMETER. Slow peers are
- * cut off by socket timeouts so one client cannot stall the server.
+ * malformed or short request gets STATUS_INVALID_PARAMETER.
+ *
+ * No client can delay another (docs/security.md):
+ * - Each connection is served by its own thread, so a slow or idle client
+ *   holds only its own thread; the accept loop never reads from a client.
+ * - Each request has one deadline, DEVSOCK_DEADLINE_S from accept, for all
+ *   of its bytes; the reply has another from the moment it is ready. Every
+ *   wait is a poll() bounded by the time left, so trickling one byte at a
+ *   time cannot stretch a request past its deadline (a per-read timeout
+ *   could be renewed forever).
+ * - At most DEVSOCK_MAX_CLIENTS connections are served at once; one more is
+ *   answered STATUS_DEVICE_BUSY at once and closed, never queued behind the
+ *   others. Only a peer of our own uid can hold a slot (others are refused
+ *   before their first byte is read).
+ * Requests from different connections may reach the driver concurrently,
+ * as DeviceIoControl calls from several processes do on Windows; the
+ * driver serializes what it must (hotlwf: ConfigMutex).
+ *
+ * Concurrency: srv.lock guards the slot table. A slot is taken by the accept
+ * thread (used = true, then the worker is created) and its worker sets done
+ * under the lock as its last action; only the accept thread or
+ * emu_devsock_stop (after the accept thread has been joined) joins a done
+ * worker and frees the slot, so each thread is joined exactly once.
+ * emu_devsock_stop shuts every live connection down (under the lock, so the
+ * fd is still the worker's: a worker closes its fd under the lock too), which
+ * ends every wait in poll at once, then joins the workers; a worker inside
+ * the driver's dispatch routine is waited for, as NdisDeregisterDeviceEx waits
+ * for a dispatch routine on Windows.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,28 +47,62 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ndisemu/devsock.h>
 
 #include "device.h"
 
-#define DEVSOCK_TIMEOUT_S 5
+#define DEVSOCK_DEADLINE_S 5
+#define DEVSOCK_MAX_CLIENTS 32
+
+struct devsock_client {
+    int fd;
+    bool used, done;
+    pthread_t thread;
+};
 
 static struct {
     int fd;
     int wake[2];
     pthread_t thread;
     bool running;
+    pthread_mutex_t lock;
+    struct devsock_client clients[DEVSOCK_MAX_CLIENTS];
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-} srv = {.fd = -1, .wake = {-1, -1}};
+} srv = {.fd = -1, .wake = {-1, -1}, .lock = PTHREAD_MUTEX_INITIALIZER};
 
-static bool read_full(int fd, void *buf, size_t n)
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd is ready for events or the deadline passes; false on timeout, error or hang-up. */
+static bool wait_ready(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return false;
+        struct pollfd p = {fd, events, 0};
+        int r = poll(&p, 1, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r > 0 && (p.revents & events);
+    }
+}
+
+static bool read_full(int fd, void *buf, size_t n, int64_t deadline)
 {
     uint8_t *p = buf;
     while (n) {
-        ssize_t r = recv(fd, p, n, 0);
-        if (r < 0 && errno == EINTR)
+        if (!wait_ready(fd, POLLIN, deadline))
+            return false;
+        ssize_t r = recv(fd, p, n, MSG_DONTWAIT);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (r <= 0)
             return false;
@@ -54,12 +112,14 @@ static bool read_full(int fd, void *buf, size_t n)
     return true;
 }
 
-static bool write_full(int fd, const void *buf, size_t n)
+static bool write_full(int fd, const void *buf, size_t n, int64_t deadline)
 {
     const uint8_t *p = buf;
     while (n) {
-        ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
-        if (r < 0 && errno == EINTR)
+        if (!wait_ready(fd, POLLOUT, deadline))
+            return false;
+        ssize_t r = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (r <= 0)
             return false;
@@ -76,8 +136,9 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "devsock wire format i
 static void reply(int fd, NTSTATUS st, const void *out, uint32_t n)
 {
     struct emu_devsock_reply r = {EMU_DEVSOCK_MAGIC, st, n, 0};
-    if (write_full(fd, &r, sizeof(r)) && n)
-        write_full(fd, out, n);
+    int64_t deadline = now_ms() + DEVSOCK_DEADLINE_S * 1000;
+    if (write_full(fd, &r, sizeof(r), deadline) && n)
+        write_full(fd, out, n, deadline);
 }
 
 static void serve_one(int fd)
@@ -85,15 +146,13 @@ static void serve_one(int fd)
     struct ucred cred;
     socklen_t cl = sizeof(cred);
     struct emu_devsock_request req;
-    struct timeval tv = {DEVSOCK_TIMEOUT_S, 0};
+    int64_t deadline = now_ms() + DEVSOCK_DEADLINE_S * 1000;
 
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 || cred.uid != geteuid()) {
         reply(fd, STATUS_ACCESS_DENIED, NULL, 0);
         return;
     }
-    if (!read_full(fd, &req, sizeof(req)) || req.magic != EMU_DEVSOCK_MAGIC ||
+    if (!read_full(fd, &req, sizeof(req), deadline) || req.magic != EMU_DEVSOCK_MAGIC ||
         req.in_len > EMU_DEVSOCK_MAX_BUFFER || req.out_len > EMU_DEVSOCK_MAX_BUFFER) {
         reply(fd, STATUS_INVALID_PARAMETER, NULL, 0);
         return;
@@ -102,7 +161,7 @@ static void serve_one(int fd)
     void *out = req.out_len ? malloc(req.out_len) : NULL;
     if ((req.in_len && !in) || (req.out_len && !out)) {
         reply(fd, STATUS_INSUFFICIENT_RESOURCES, NULL, 0);
-    } else if (req.in_len && !read_full(fd, in, req.in_len)) {
+    } else if (req.in_len && !read_full(fd, in, req.in_len, deadline)) {
         reply(fd, STATUS_INVALID_PARAMETER, NULL, 0);
     } else {
         ULONG info = 0;
@@ -112,6 +171,63 @@ static void serve_one(int fd)
     }
     free(in);
     free(out);
+}
+
+static void *client_thread(void *arg)
+{
+    struct devsock_client *c = arg;
+    serve_one(c->fd);
+    pthread_mutex_lock(&srv.lock);
+    close(c->fd);
+    c->fd = -1;
+    c->done = true;
+    pthread_mutex_unlock(&srv.lock);
+    return NULL;
+}
+
+/* Joins finished workers (accept thread, or stop once it is gone); their slots become free. */
+static void reap(bool all)
+{
+    for (int i = 0; i < DEVSOCK_MAX_CLIENTS; i++) {
+        struct devsock_client *c = &srv.clients[i];
+        pthread_mutex_lock(&srv.lock);
+        bool joinable = c->used && (c->done || all);
+        pthread_mutex_unlock(&srv.lock);
+        if (!joinable)
+            continue;
+        pthread_join(c->thread, NULL);
+        pthread_mutex_lock(&srv.lock);
+        c->used = c->done = false;
+        pthread_mutex_unlock(&srv.lock);
+    }
+}
+
+static void start_client(int fd)
+{
+    struct devsock_client *c = NULL;
+
+    reap(false);
+    pthread_mutex_lock(&srv.lock);
+    for (int i = 0; i < DEVSOCK_MAX_CLIENTS && c == NULL; i++)
+        if (!srv.clients[i].used)
+            c = &srv.clients[i];
+    if (c != NULL) {
+        c->used = true;
+        c->done = false;
+        c->fd = fd;
+    }
+    pthread_mutex_unlock(&srv.lock);
+    if (c != NULL && pthread_create(&c->thread, NULL, client_thread, c) == 0)
+        return;
+    if (c != NULL) {
+        pthread_mutex_lock(&srv.lock);
+        c->used = false;
+        c->fd = -1;
+        pthread_mutex_unlock(&srv.lock);
+    }
+    /* Full, or no thread: refused at once rather than queued behind the others. */
+    reply(fd, STATUS_DEVICE_BUSY, NULL, 0);
+    close(fd);
 }
 
 static void *server(void *arg)
@@ -129,10 +245,8 @@ static void *server(void *arg)
         if (!(p[0].revents & POLLIN))
             continue;
         int c = accept4(srv.fd, NULL, NULL, SOCK_CLOEXEC);
-        if (c < 0)
-            continue;
-        serve_one(c);
-        close(c);
+        if (c >= 0)
+            start_client(c);
     }
     return NULL;
 }
@@ -199,6 +313,13 @@ void emu_devsock_stop(void)
     if (write(srv.wake[1], &b, 1) < 0)
         perror("devsock wake");
     pthread_join(srv.thread, NULL);
+    /* Cut every live connection short: its worker's next poll returns at once. */
+    pthread_mutex_lock(&srv.lock);
+    for (int i = 0; i < DEVSOCK_MAX_CLIENTS; i++)
+        if (srv.clients[i].used && srv.clients[i].fd >= 0)
+            shutdown(srv.clients[i].fd, SHUT_RDWR);
+    pthread_mutex_unlock(&srv.lock);
+    reap(true);
     close(srv.fd);
     close(srv.wake[0]);
     close(srv.wake[1]);

@@ -235,13 +235,19 @@ struct emu_driver *emu_driver_load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    snprintf(d->path, sizeof(d->path), "%s", path);
     base = base ? base + 1 : path;
     n = strlen(base);
     if (n > 3 && strcmp(base + n - 3, ".so") == 0)
         n -= 3;
-    if (n >= sizeof(d->name))
-        n = sizeof(d->name) - 1;
+    /* The name is the service name: a shortened one would name another driver. */
+    if (strlen(path) >= sizeof(d->path) || n >= sizeof(d->name)) {
+        snprintf(err, errlen, "%s longer than %zu bytes",
+                 n >= sizeof(d->name) ? "driver name" : "driver path",
+                 (n >= sizeof(d->name) ? sizeof(d->name) : sizeof(d->path)) - 1);
+        free(d);
+        return NULL;
+    }
+    snprintf(d->path, sizeof(d->path), "%s", path);
     memcpy(d->name, base, n);
     d->name[n] = 0;
     if (!NT_SUCCESS(load_into(d, err, errlen))) {
@@ -326,9 +332,13 @@ static bool same(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a && b && strcasecmp(a, b) == 0);
 }
 
-void emu_param_set(const char *driver, const char *name, const char *value)
+bool emu_param_set(const char *driver, const char *name, const char *value)
 {
     struct param *p;
+    char *copy = strdup(value);
+    bool ok = false;
+    if (copy == NULL)
+        return false;
     pthread_mutex_lock(&g_param_lock);
     for (p = g_params; p; p = p->next)
         if (same(p->driver, driver) && same(p->name, name))
@@ -339,13 +349,23 @@ void emu_param_set(const char *driver, const char *name, const char *value)
             goto out;
         p->driver = driver ? strdup(driver) : NULL;
         p->name = strdup(name);
+        if ((driver && !p->driver) || !p->name) {
+            free(p->driver);
+            free(p->name);
+            free(p);
+            goto out;
+        }
         p->next = g_params;
         g_params = p;
     }
     free(p->value);
-    p->value = strdup(value);
+    p->value = copy;
+    copy = NULL;
+    ok = true;
 out:
     pthread_mutex_unlock(&g_param_lock);
+    free(copy);
+    return ok;
 }
 
 const char *emu_param_get(const char *driver, const char *name)

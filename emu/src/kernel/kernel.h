@@ -36,7 +36,7 @@ struct emu_driver *emu_driver_for_address(const void *addr);
 const char *emu_module_for_address(const void *addr);
 
 /* --param NAME=VALUE for one driver (or every driver when driver is NULL). */
-void emu_param_set(const char *driver, const char *name, const char *value);
+bool emu_param_set(const char *driver, const char *name, const char *value); /* false: out of memory */
 const char *emu_param_get(const char *driver, const char *name);
 
 /* IRQL check from an API entry: an `irql` finding naming api if violated. */

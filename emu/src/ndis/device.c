@@ -56,18 +56,44 @@ static const char *base_name(const char *s)
     return b ? b + 1 : s;
 }
 
-static bool name_matches(const struct emu_device *d, const char *want)
+/*
+ * A path as CreateFile gives it: the device, then what the I/O manager would
+ * leave in FileObject->FileName, the rest of the path in the device's
+ * namespace ("\\\\.\\Foo\\x" -> device "Foo", file "\\x"; "\\\\.\\Foo\\" -> "\\").
+ * *file is "" for an open of the device itself.
+ */
+static void split_path(const char *path, char *dev, size_t devlen, const char **file)
 {
-    return !strcasecmp(d->name, want) || !strcasecmp(d->link, want) ||
-           (d->link[0] && !strcasecmp(base_name(d->link), base_name(want))) ||
-           !strcasecmp(base_name(d->name), base_name(want));
+    static const char *const prefixes[] = {"\\Device\\", "\\DosDevices\\", "\\??\\",
+                                           "\\\\.\\", "\\GLOBAL??\\"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (!strncasecmp(path, prefixes[i], strlen(prefixes[i]))) {
+            path += strlen(prefixes[i]);
+            break;
+        }
+    size_t n = strcspn(path, "\\");
+    snprintf(dev, devlen, "%.*s", (int)(n < devlen ? n : devlen - 1), path);
+    *file = path + n;
 }
 
-static struct emu_device *device_get(const char *name)
+static bool name_matches(const struct emu_device *d, const char *want)
 {
+    return !strcasecmp(base_name(d->name), want) ||
+           (d->link[0] && !strcasecmp(base_name(d->link), want));
+}
+
+static struct emu_device *device_get(const char *path)
+{
+    char name[DEVICE_NAME_MAX];
+    const char *file;
+    if (path) {
+        split_path(path, name, sizeof(name), &file);
+        if (strlen(name) + 1 >= sizeof(name))
+            return NULL; /* longer than any registered name: no such device */
+    }
     pthread_mutex_lock(&dev_lock);
     struct emu_device *d = dev_list;
-    while (d && name && !name_matches(d, name))
+    while (d && path && !name_matches(d, name))
         d = d->next;
     if (d)
         d->refs++;
@@ -282,10 +308,28 @@ NTSTATUS emu_device_ioctl(const char *name, ULONG code, const void *in, ULONG in
     fo.Type = 5; /* IO_TYPE_FILE */
     fo.Size = sizeof(fo);
     fo.DeviceObject = &d->obj;
+    /* The rest of the path is the device-namespace name a namespace open carries. */
+    char devname[DEVICE_NAME_MAX];
+    const char *file = "";
+    if (name)
+        split_path(name, devname, sizeof(devname), &file);
+    size_t flen = strlen(file);
+    WCHAR *fname = flen ? calloc(flen + 1, sizeof(WCHAR)) : NULL;
+    if (flen && (!fname || flen > 0x7ffe)) {
+        free(fname);
+        device_put(d);
+        return flen > 0x7ffe ? STATUS_OBJECT_NAME_INVALID : STATUS_INSUFFICIENT_RESOURCES;
+    }
+    for (size_t i = 0; i < flen; i++)
+        fname[i] = (unsigned char)file[i];
+    fo.FileName.Buffer = fname;
+    fo.FileName.Length = (USHORT)(flen * sizeof(WCHAR));
+    fo.FileName.MaximumLength = (USHORT)((flen + (flen ? 1 : 0)) * sizeof(WCHAR));
     st = irp_call(d, IRP_MJ_CREATE, &fo, 0, NULL, 0, 0, &info);
     if (d->major[IRP_MJ_CREATE] == NULL)
         st = STATUS_SUCCESS; /* no handler: the open itself succeeds, as with NDIS's default */
     if (!NT_SUCCESS(st)) {
+        free(fname);
         device_put(d);
         return st;
     }
@@ -312,6 +356,7 @@ NTSTATUS emu_device_ioctl(const char *name, ULONG code, const void *in, ULONG in
     ULONG_PTR ignored;
     irp_call(d, IRP_MJ_CLEANUP, &fo, 0, NULL, 0, 0, &ignored);
     irp_call(d, IRP_MJ_CLOSE, &fo, 0, NULL, 0, 0, &ignored);
+    free(fname);
     device_put(d);
     return st;
 }

@@ -14,7 +14,9 @@
  * CreateFile + DeviceIoControl + CloseHandle on a registered device, found by
  * its device name or symbolic link (case-insensitive; "\\Device\\Hl",
  * "\\DosDevices\\Hl", "\\\\.\\Hl" and plain "Hl" all name the same device).
- * NULL names the first registered device. PASSIVE_LEVEL, from any host
+ * NULL names the first registered device. What follows the device name
+ * ("\\\\.\\Hl\\x") is a name in the device's namespace: it reaches
+ * IRP_MJ_CREATE in FileObject->FileName ("\\x"), as on Windows. PASSIVE_LEVEL, from any host
  * thread. Returns the NTSTATUS the IRP completed with; *information is the
  * number of bytes copied to out (METHOD_BUFFERED semantics).
  */
@@ -27,9 +29,10 @@ unsigned emu_device_count(void);
 bool emu_device_sddl(const char *name, char *buf, size_t len);
 
 /*
- * Serve the socket at path (mode 0600, a stale socket file replaced) on a
- * server thread: one request per connection, dispatched to the first
- * registered device. Returns false with a message in err.
+ * Serve the socket at path (mode 0600, a stale socket file replaced): one
+ * request per connection, each connection on its own thread under one
+ * deadline (host_devsock.c), dispatched to the first registered device.
+ * Returns false with a message in err.
  */
 bool emu_devsock_start(const char *path, char *err, size_t errlen);
 void emu_devsock_stop(void);

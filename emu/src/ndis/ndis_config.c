@@ -55,6 +55,16 @@ static bool hex_decode(const char *hex, UCHAR *out, size_t n)
     return true;
 }
 
+/* The keyword as ASCII, whole (registry value names have no short limit): free() it. */
+static char *keyword_of(PNDIS_STRING keyword)
+{
+    size_t n = keyword->Length / sizeof(WCHAR) + 1;
+    char *name = malloc(n);
+    if (name != NULL)
+        emu_ndis_string_to_ascii(keyword, name, n);
+    return name;
+}
+
 NDIS_STATUS NdisOpenConfigurationEx(PNDIS_CONFIGURATION_OBJECT ConfigObject,
                                     PNDIS_HANDLE ConfigurationHandle)
 {
@@ -86,14 +96,18 @@ VOID NdisReadConfiguration(PNDIS_STATUS Status, PNDIS_CONFIGURATION_PARAMETER *P
                            NDIS_PARAMETER_TYPE ParameterType)
 {
     struct cfg *c = ConfigurationHandle;
-    char name[128];
     *Status = NDIS_STATUS_FAILURE;
     *ParameterValue = NULL;
     emu_irql_require("NdisReadConfiguration", PASSIVE_LEVEL);
     if (c == NULL || c->magic != CFG_MAGIC || Keyword == NULL)
         return;
-    emu_ndis_string_to_ascii(Keyword, name, sizeof(name));
+    char *name = keyword_of(Keyword);
+    if (name == NULL) {
+        *Status = NDIS_STATUS_RESOURCES;
+        return;
+    }
     const char *v = emu_param_get(c->driver, name);
+    free(name);
     if (v == NULL)
         return;
     size_t len = strlen(v);
@@ -141,14 +155,12 @@ VOID NdisWriteConfiguration(PNDIS_STATUS Status, NDIS_HANDLE ConfigurationHandle
 {
     static const char digits[] = "0123456789abcdef";
     struct cfg *c = ConfigurationHandle;
-    char name[128];
-    char *text;
+    char *name, *text;
 
     *Status = NDIS_STATUS_FAILURE;
     emu_irql_require("NdisWriteConfiguration", PASSIVE_LEVEL);
     if (c == NULL || c->magic != CFG_MAGIC || Keyword == NULL || ParameterValue == NULL)
         return;
-    emu_ndis_string_to_ascii(Keyword, name, sizeof(name));
     switch (ParameterValue->ParameterType) {
     case NdisParameterInteger:
     case NdisParameterHexInteger:
@@ -185,13 +197,11 @@ VOID NdisWriteConfiguration(PNDIS_STATUS Status, NDIS_HANDLE ConfigurationHandle
         *Status = NDIS_STATUS_NOT_SUPPORTED;
         return;
     }
-    if (text == NULL) {
-        *Status = NDIS_STATUS_RESOURCES;
-        return;
-    }
-    emu_param_set(c->driver, name, text);
+    name = text != NULL ? keyword_of(Keyword) : NULL;
+    *Status = name != NULL && emu_param_set(c->driver, name, text) ? NDIS_STATUS_SUCCESS
+                                                                    : NDIS_STATUS_RESOURCES;
+    free(name);
     free(text);
-    *Status = NDIS_STATUS_SUCCESS;
 }
 
 VOID NdisCloseConfiguration(NDIS_HANDLE ConfigurationHandle)

@@ -64,13 +64,13 @@ static bool is_inline(PDRIVER_OBJECT obj)
     return false;
 }
 
-void emu_ndis_string_to_ascii(PCUNICODE_STRING s, char *buf, size_t cap)
+bool emu_ndis_string_to_ascii(PCUNICODE_STRING s, char *buf, size_t cap)
 {
-    size_t n = 0;
-    if (s != NULL && s->Buffer != NULL)
-        for (; n + 1 < cap && n < s->Length / sizeof(WCHAR); n++)
-            buf[n] = (char)s->Buffer[n];
+    size_t n = 0, len = s != NULL && s->Buffer != NULL ? s->Length / sizeof(WCHAR) : 0;
+    for (; n + 1 < cap && n < len; n++)
+        buf[n] = (char)s->Buffer[n];
     buf[n] = 0;
+    return n == len;
 }
 
 void emu_ascii_to_ndis_string(const char *s, WCHAR *buf, size_t cap, NDIS_STRING *out)
@@ -147,10 +147,18 @@ static bool names_valid(struct emu_filter_driver *d, PNDIS_FILTER_DRIVER_CHARACT
                         const char *service)
 {
     char msg[256], svc[64];
-    emu_ndis_string_to_ascii(&ch->FriendlyName, d->friendly_name, sizeof(d->friendly_name));
-    emu_ndis_string_to_ascii(&ch->UniqueName, d->unique_name, sizeof(d->unique_name));
-    emu_ndis_string_to_ascii(&ch->ServiceName, svc, sizeof(svc));
+    bool friendly_fits =
+        emu_ndis_string_to_ascii(&ch->FriendlyName, d->friendly_name, sizeof(d->friendly_name));
+    /* A UniqueName too long to fit is refused below by its length. */
+    (void)emu_ndis_string_to_ascii(&ch->UniqueName, d->unique_name, sizeof(d->unique_name));
+    bool svc_fits = emu_ndis_string_to_ascii(&ch->ServiceName, svc, sizeof(svc));
     const char *who = service != NULL ? service : (svc[0] ? svc : "?");
+    if (!svc_fits || !friendly_fits) {
+        snprintf(msg, sizeof(msg), "%s is longer than ndisemu keeps (%zu characters)",
+                 svc_fits ? "FriendlyName" : "ServiceName",
+                 (svc_fits ? sizeof(d->friendly_name) : sizeof(svc)) - 1);
+        return bad_characteristics(who, msg);
+    }
     if (svc[0] == 0)
         return bad_characteristics(who, "ServiceName is empty");
     if (d->friendly_name[0] == 0)

@@ -270,6 +270,7 @@ void emu_test_register_inline_driver(PDRIVER_OBJECT obj);
 
 /* Utilities. */
 void emu_ascii_to_ndis_string(const char *s, WCHAR *buf, size_t cap, NDIS_STRING *out);
-void emu_ndis_string_to_ascii(PCUNICODE_STRING s, char *buf, size_t cap);
+/* Whole, or as much as fits in cap - 1 bytes: returns false if it did not fit. */
+bool emu_ndis_string_to_ascii(PCUNICODE_STRING s, char *buf, size_t cap);
 
 #endif

@@ -59,13 +59,16 @@ bool emu_stack_set_spec(const char *spec, char *err, size_t errlen)
 {
     struct emu_slot_spec tmp[EMU_NDIS_MAX_SLOTS];
     unsigned n = 0;
-    char buf[1024];
-    snprintf(buf, sizeof(buf), "%s", spec ? spec : "");
-    char *save = NULL;
+    char *buf = strdup(spec ? spec : ""), *save = NULL;
+    if (buf == NULL) {
+        snprintf(err, errlen, "--stack: out of memory");
+        return false;
+    }
+    bool ok = false;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (n == EMU_NDIS_MAX_SLOTS) {
             snprintf(err, errlen, "--stack: more than %d filter modules", EMU_NDIS_MAX_SLOTS);
-            return false;
+            goto out;
         }
         struct emu_slot_spec *s = &tmp[n++];
         memset(s, 0, sizeof(*s));
@@ -74,7 +77,7 @@ bool emu_stack_set_spec(const char *spec, char *err, size_t errlen)
         char *save2 = NULL, *name = strtok_r(tok, ":", &save2);
         if (name == NULL || *name == 0 || strlen(name) >= sizeof(s->driver)) {
             snprintf(err, errlen, "--stack: bad filter name in '%s'", spec);
-            return false;
+            goto out;
         }
         strcpy(s->driver, name);
         for (char *f = strtok_r(NULL, ":", &save2); f; f = strtok_r(NULL, ":", &save2)) {
@@ -88,13 +91,16 @@ bool emu_stack_set_spec(const char *spec, char *err, size_t errlen)
                 s->mandatory = false;
             else {
                 snprintf(err, errlen, "--stack: unknown flag ':%s' for %s", f, name);
-                return false;
+                goto out;
             }
         }
     }
     memcpy(g_spec, tmp, sizeof(tmp));
     g_nspec = n;
-    return true;
+    ok = true;
+out:
+    free(buf);
+    return ok;
 }
 
 struct emu_adapter *emu_adapter_create(const struct emu_adapter_info *info,

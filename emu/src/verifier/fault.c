@@ -69,6 +69,10 @@ bool emu_fault_configure(const char *spec, char *err, size_t errlen)
         return true;
     }
     end = spec + strlen(spec);
+    if ((size_t)(end - spec) >= sizeof(g_spec)) { /* kept whole for the report */
+        snprintf(err, errlen, "--fault-injection: longer than %zu characters", sizeof(g_spec) - 1);
+        return false;
+    }
     comma = strchr(spec, ',');
     if (comma != NULL) {
         if (strncmp(comma + 1, "seed=", 5) != 0 || !parse_u64(comma + 6, end, &seed)) {
