@@ -371,8 +371,10 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc;
     /* Checked now, switched on only once the stacks are up (the session switches it off). */
-    if (o.faults != NULL && !emu_fault_configure(o.faults, err, sizeof(err)))
-        return usage_error(err, o.faults);
+    if (o.faults != NULL && !emu_fault_configure(o.faults, err, sizeof(err))) {
+        fprintf(stderr, "hltorture: %s\n", err);
+        return 2;
+    }
 
     emu_session_config_init(&cfg);
     cfg.cpus = o.cpus;
