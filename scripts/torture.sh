@@ -52,7 +52,7 @@ bin="$dir/bin/hltorture"
 
 # TSan slows every emulated CPU about tenfold: the traffic follows (as in the suite).
 rate=20000
-[ "$sanitize" = thread ] && rate=2000
+[ "$sanitize" = thread ] && rate=10000
 log="$dir/torture-$(date -u +%Y%m%dT%H%M%SZ).log"
 echo "== hltorture, $minutes min, $sanitize build, log $log; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 rc=0
