@@ -125,8 +125,7 @@ _Use_decl_annotations_ VOID HlTortureUnload(VOID)
  */
 _Use_decl_annotations_ VOID HlTortureRead(const struct hl_view *View)
 {
-    HL_TORTURE_CPU *Cpu =
-        &HlTorture.Cpu[KeGetCurrentProcessorNumberEx(NULL) % HL_TORTURE_CPUS];
+    HL_TORTURE_CPU *Cpu = &HlTorture.Cpu[KeGetCurrentProcessorNumberEx(NULL) % HL_TORTURE_CPUS];
     const HL_TORTURE_HEADER *Header;
     LONG64 Generation, Current, Age, Reads;
     ULONG64 Magic;

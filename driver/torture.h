@@ -54,8 +54,8 @@ extern HL_TORTURE_STATE HlTorture;
 _IRQL_requires_(PASSIVE_LEVEL) PVOID HlTortureAlloc(_In_ SIZE_T Size);
 _IRQL_requires_(PASSIVE_LEVEL) VOID HlTortureFree(_In_ PVOID Block);
 /* Before Snapshot is published as Generation (ConfigMutex held, or before any reader). */
-_IRQL_requires_(PASSIVE_LEVEL) VOID HlTortureStamp(_In_ struct hl_snapshot *Snapshot,
-                                                   _In_ LONG64 Generation);
+_IRQL_requires_(PASSIVE_LEVEL) VOID
+    HlTortureStamp(_In_ struct hl_snapshot *Snapshot, _In_ LONG64 Generation);
 /* classify.c, inside the read section. */
 _IRQL_requires_(DISPATCH_LEVEL) VOID HlTortureRead(_In_ const struct hl_view *View);
 /* Unload: the quarantine goes back to the pool. */

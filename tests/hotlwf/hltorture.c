@@ -127,8 +127,23 @@ static bool parse_number(const char *s, double max, double *out)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    enum { O_DRIVER = 256, O_SECONDS, O_MINUTES, O_STRATEGY, O_CPUS, O_ADAPTERS, O_TRAFFIC,
-           O_RATE, O_CHURN, O_CHURN_MIX, O_FAULTS, O_DELAY, O_PROGRESS, O_SEED, O_HELP };
+    enum {
+        O_DRIVER = 256,
+        O_SECONDS,
+        O_MINUTES,
+        O_STRATEGY,
+        O_CPUS,
+        O_ADAPTERS,
+        O_TRAFFIC,
+        O_RATE,
+        O_CHURN,
+        O_CHURN_MIX,
+        O_FAULTS,
+        O_DELAY,
+        O_PROGRESS,
+        O_SEED,
+        O_HELP
+    };
     static const struct option longopts[] = {
         {"driver", required_argument, 0, O_DRIVER},
         {"seconds", required_argument, 0, O_SECONDS},
@@ -151,9 +166,17 @@ static int parse_options(int argc, char **argv, struct options *o)
     double v;
     int c;
 
-    *o = (struct options){.driver = HLT_TORTURE_DRIVER, .strategy = "epoch", .traffic = "gen",
-                          .churn_mix = "all", .seconds = 60, .churn = 20, .progress_every = 10,
-                          .cpus = 4, .adapters = 3, .reader_delay_us = 20, .rate = 20000,
+    *o = (struct options){.driver = HLT_TORTURE_DRIVER,
+                          .strategy = "epoch",
+                          .traffic = "gen",
+                          .churn_mix = "all",
+                          .seconds = 60,
+                          .churn = 20,
+                          .progress_every = 10,
+                          .cpus = 4,
+                          .adapters = 3,
+                          .reader_delay_us = 20,
+                          .rate = 20000,
                           .seed = 1};
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -275,8 +298,7 @@ static void *writer_main(void *arg)
         unsigned next = w->current ^ 1u;
         NTSTATUS st = hlt_set_config(w->blob[next], w->len[next], &r);
 
-        HLT_CHECK(st == (NTSTATUS)HL_STATUS_SUCCESS, "SET_CONFIG: IRP status 0x%08x",
-                  (unsigned)st);
+        HLT_CHECK(st == (NTSTATUS)HL_STATUS_SUCCESS, "SET_CONFIG: IRP status 0x%08x", (unsigned)st);
         if (st != (NTSTATUS)HL_STATUS_SUCCESS)
             break;
         if (r.status == HL_OK) {
@@ -291,8 +313,8 @@ static void *writer_main(void *arg)
             uint8_t *now;
 
             HLT_CHECK(emu_fault_configured() && r.status == HL_E_NO_MEMORY,
-                      "SET_CONFIG refused (%d: %s) without fault injection to explain it",
-                      r.status, r.reason);
+                      "SET_CONFIG refused (%d: %s) without fault injection to explain it", r.status,
+                      r.reason);
             HLT_CHECK(r.generation == w->generation,
                       "refused SET_CONFIG moved the generation from %llu to %llu",
                       (unsigned long long)w->generation, (unsigned long long)r.generation);
@@ -422,8 +444,8 @@ int main(int argc, char **argv)
 
     printf("hltorture: %s, strategy %s, %u CPUs, %u adapters, %s traffic at %llu/s, churn %g/s "
            "(%s), faults %s, reader delay %u us, %.0f s\n",
-           o.driver, o.strategy, ncpus, o.adapters, o.traffic, (unsigned long long)o.rate,
-           o.churn, o.churn_mix, o.faults ? o.faults : "none", o.reader_delay_us, o.seconds);
+           o.driver, o.strategy, ncpus, o.adapters, o.traffic, (unsigned long long)o.rate, o.churn,
+           o.churn_mix, o.faults ? o.faults : "none", o.reader_delay_us, o.seconds);
     fflush(stdout);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -435,7 +457,7 @@ int main(int argc, char **argv)
     atomic_store(&w.stop, 1);
     pthread_join(w.thread, NULL);
     emu_fault_set_active(false); /* the unload below runs with every allocation granted */
-    emu_session_stop(s);          /* unload: pool, NBL and OID leak checks */
+    emu_session_stop(s);         /* unload: pool, NBL and OID leak checks */
 
     read_totals(&t);
     printf("hltorture: %.1f s, %llu swaps, %llu refused under fault injection, %llu churn "
