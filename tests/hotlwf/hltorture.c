@@ -470,10 +470,11 @@ int main(int argc, char **argv)
     print_histogram(stdout, &t);
     printf("\n");
     for (unsigned c = 0; c < ncpus; c++)
-        printf("  CPU %u: %llu / %llu / %llu\n", c,
+        printf("  CPU %u: age 0: %llu  1: %llu  >=2: %llu  poisoned: %llu\n", c,
                (unsigned long long)ReadNoFence64(&torture->Cpu[c].Reads[0]),
                (unsigned long long)ReadNoFence64(&torture->Cpu[c].Reads[1]),
-               (unsigned long long)ReadNoFence64(&torture->Cpu[c].Reads[2]));
+               (unsigned long long)ReadNoFence64(&torture->Cpu[c].Reads[2]),
+               (unsigned long long)ReadNoFence64(&torture->Cpu[c].Poisoned));
     if (t.no_snapshot != 0)
         printf("hltorture: %llu reads found no snapshot in their view\n",
                (unsigned long long)t.no_snapshot);
