@@ -4,6 +4,7 @@
  * hl_classify runs the rules over without copying the packet.
  */
 #include "driver.h"
+#include "torture.h"
 
 /*
  * Segments looked at per packet. Headers a pcap filter reads sit in the
@@ -26,6 +27,7 @@ _Use_decl_annotations_ UCHAR HlClassifyNbl(const struct hl_view *View, enum hl_d
     uint32_t Matched = 0;
     UCHAR Action;
 
+    HlTortureRead(View); /* the torture build's age and poison check (torture.c) */
     if (Nb == NULL) {
         /* An NBL without data: nothing to match, but the default action still decides. */
         Action = hl_classify(View, Direction, NULL, 0, 0, &Matched);

@@ -13,6 +13,7 @@
  *   reader, because freeing it takes the same mutex.
  */
 #include "driver.h"
+#include "torture.h"
 
 HL_GLOBALS HlGlobal;
 
@@ -33,14 +34,22 @@ static KMUTEX HlPersistCountersMutex;
 static PVOID HlConfigAlloc(PVOID Context, size_t Size)
 {
     UNREFERENCED_PARAMETER(Context);
+#ifdef HL_TORTURE
+    return HlTortureAlloc(Size); /* a header with the generation (torture.h) */
+#else
     /* Snapshots are read at DISPATCH_LEVEL by the datapath: non-paged. */
     return ExAllocatePool2(POOL_FLAG_NON_PAGED, Size, HL_TAG_CONFIG);
+#endif
 }
 
 static VOID HlConfigFree(PVOID Context, PVOID Block)
 {
     UNREFERENCED_PARAMETER(Context);
+#ifdef HL_TORTURE
+    HlTortureFree(Block); /* poisoned, quarantined */
+#else
     ExFreePoolWithTag(Block, HL_TAG_CONFIG);
+#endif
 }
 
 _Use_decl_annotations_ ULONG64 HlNowNs(VOID)
@@ -288,6 +297,7 @@ _Use_decl_annotations_ NTSTATUS HlConfigStart(NDIS_HANDLE FilterDriverHandle)
     if (HlConfigStarted)
         return STATUS_SUCCESS;
     HlConfigRestore(FilterDriverHandle);
+    HlTortureStamp(HlConfigInitial, HlConfigInitialGeneration);
     /* hotlwf's snapshots are never freed from DISPATCH_LEVEL: no deferred frees. */
     Status = HlRcuInitialize(&HlGlobal.Config, HlConfigInitial, HlConfigInitialGeneration,
                              HL_TAG_GRACE);
@@ -306,4 +316,5 @@ _Use_decl_annotations_ VOID HlConfigUnload(VOID)
     hl_snapshot_free(HlConfigInitial);
     HlConfigInitial = NULL;
     HlConfigStarted = FALSE;
+    HlTortureUnload();
 }

@@ -10,6 +10,7 @@
  * snapshot while no SET_CONFIG can free it.
  */
 #include "strategy.h"
+#include "torture.h"
 
 _IRQL_requires_(PASSIVE_LEVEL) static VOID HlIoctlLock(VOID)
 {
@@ -54,6 +55,8 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
                                    Result.reason, sizeof(Result.reason));
     }
     if (Status == HL_OK) {
+        /* Publishes are serialized here (ConfigMutex): this one is the next generation. */
+        HlTortureStamp(Snapshot, HlRcuGeneration(&HlGlobal.Config) + 1);
         HlStrategy->Publish(Snapshot, &GraceNs);
         HlGlobal.ReconfigCount++;
         HlGlobal.LastReconfigNs = HlNowNs() - Start;

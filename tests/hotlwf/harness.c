@@ -600,3 +600,39 @@ bool hlt_storm_hosts_start(struct emu_host **hosts, unsigned n, unsigned ncpus,
     }
     return true;
 }
+
+static bool parse_count(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    v = strtoull(s, &end, 10);
+    if (*end != '\0' || v == 0 || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+void hlt_storm_setup(int argc, char **argv, unsigned ncpus, const char *stack,
+                     struct hlt_storm_setup *out)
+{
+    uint64_t sets = 300, rx_pps = 100000;
+    char err[256];
+
+    if (argc < 3 || argc > 5 || (argc > 3 && !parse_count(argv[3], 1000000, &sets)) ||
+        (argc > 4 && !parse_count(argv[4], 100000000, &rx_pps))) {
+        fprintf(stderr, "usage: %s DRIVER.so CAPTURE.pcap [SETS [RX_PPS]]  (positive numbers)\n",
+                argv[0]);
+        exit(2);
+    }
+    out->sets = (unsigned)sets;
+    out->rx_pps = rx_pps;
+    out->drv = hlt_boot(ncpus, argv[1], stack, NULL);
+    out->traffic = emu_traffic_load_pcap(argv[2], err, sizeof(err));
+    if (out->traffic == NULL) {
+        fprintf(stderr, "%s: %s\n", argv[2], err);
+        exit(2);
+    }
+}

@@ -108,6 +108,18 @@ struct hlt_churn;
 bool hlt_storm_hosts_start(struct emu_host **hosts, unsigned n, unsigned ncpus,
                            const struct emu_traffic *traffic, uint64_t rx_pps, unsigned seed);
 struct hlt_churn *hlt_churn_start(struct emu_host *const *hosts);
+/* The storm tests' command line, DRIVER.so CAPTURE.pcap [SETS [RX_PPS]]
+   (defaults 300 and 100000): boots ncpus CPUs with the driver as every
+   adapter's stack (stack: its name) and loads the capture. Exits 2 with a
+   usage line or the reason on a bad command line or capture. */
+struct hlt_storm_setup {
+    struct emu_driver *drv;
+    struct emu_traffic *traffic;
+    unsigned sets;
+    uint64_t rx_pps;
+};
+void hlt_storm_setup(int argc, char **argv, unsigned ncpus, const char *stack,
+                     struct hlt_storm_setup *out);
 void hlt_churn_stop(struct hlt_churn *c);
 void hlt_sleep_ms(unsigned ms);
 

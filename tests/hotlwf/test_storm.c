@@ -25,24 +25,16 @@ int main(int argc, char **argv)
 {
     size_t alen, blen;
     uint8_t *ablob, *bblob;
-    unsigned sets = argc > 3 ? (unsigned)atoi(argv[3]) : 300;
-    uint64_t rx_pps = argc > 4 ? strtoull(argv[4], NULL, 10) : 100000;
-    char err[256];
+    struct hlt_storm_setup setup;
     struct hlt_churn *churner;
     struct hl_set_config_result r;
     uint64_t gen0;
 
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s HOTLWF.so CAPTURE [SETS]\n", argv[0]);
-        return 2;
-    }
-    struct emu_driver *drv = hlt_boot(NCPUS, argv[1], "hotlwf", NULL);
-    struct emu_traffic *traffic = emu_traffic_load_pcap(argv[2], err, sizeof(err));
-    if (traffic == NULL) {
-        fprintf(stderr, "%s: %s\n", argv[2], err);
-        return 2;
-    }
-    if (!hlt_storm_hosts_start(hosts, NADAPTERS, NCPUS, traffic, rx_pps, 1000))
+    hlt_storm_setup(argc, argv, NCPUS, "hotlwf", &setup);
+    struct emu_driver *drv = setup.drv;
+    struct emu_traffic *traffic = setup.traffic;
+    unsigned sets = setup.sets;
+    if (!hlt_storm_hosts_start(hosts, NADAPTERS, NCPUS, traffic, setup.rx_pps, 1000))
         return 2;
 
     hlt_storm_blobs(&ablob, &alen, &bblob, &blen);

@@ -38,24 +38,16 @@ static NTSTATUS set(ULONG code, const MACLIST_SETTINGS *s, ULONG len, ULONG64 *g
 int main(int argc, char **argv)
 {
     static const UCHAR known[6] = {0x16, 0x0c, 0xdb, 0x67, 0xf7, 0x90}; /* in netns-mixed.pcap */
-    unsigned sets = argc > 3 ? (unsigned)atoi(argv[3]) : 300;
-    uint64_t rx_pps = argc > 4 ? strtoull(argv[4], NULL, 10) : 100000;
     MACLIST_SETTINGS open_all, allow_one, bad;
     uint64_t delivered = 0, dropped = 0;
     ULONG64 gen = 0, last = 0;
+    struct hlt_storm_setup setup;
     struct hlt_churn *churner;
-    char err[256];
 
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s MACLIST.so CAPTURE [SETS [RX_PPS]]\n", argv[0]);
-        return 2;
-    }
-    struct emu_driver *drv = hlt_boot(NCPUS, argv[1], "maclist", NULL);
-    struct emu_traffic *traffic = emu_traffic_load_pcap(argv[2], err, sizeof(err));
-    if (traffic == NULL) {
-        fprintf(stderr, "%s: %s\n", argv[2], err);
-        return 2;
-    }
+    hlt_storm_setup(argc, argv, NCPUS, "maclist", &setup);
+    struct emu_driver *drv = setup.drv;
+    struct emu_traffic *traffic = setup.traffic;
+    unsigned sets = setup.sets;
 
     memset(&open_all, 0, sizeof(open_all));
     open_all.Version = MACLIST_VERSION;
@@ -78,7 +70,7 @@ int main(int argc, char **argv)
                   gen == 2,
               "first SET: generation %llu", (unsigned long long)gen);
 
-    if (!hlt_storm_hosts_start(hosts, NADAPTERS, NCPUS, traffic, rx_pps, 2000))
+    if (!hlt_storm_hosts_start(hosts, NADAPTERS, NCPUS, traffic, setup.rx_pps, 2000))
         return 2;
 
     churner = hlt_churn_start(hosts);
