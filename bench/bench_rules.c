@@ -40,14 +40,18 @@ static void expression(const char *shape, unsigned i, unsigned variant, char *ou
 
     switch (kind) {
     case 0:
-        snprintf(out, len, "host 172.%u.%u.%u", 16 + variant, (i >> 8) & 0xff, i & 0xff);
+        /* i < HL_MAX_RULES = 2^17: every host distinct, and distinct between the variants. */
+        snprintf(out, len, "host 172.%u.%u.%u", 16 + 2 * variant + (i >> 16), (i >> 8) & 0xff,
+                 i & 0xff);
         break;
     case 1:
+        /* Past 32,767 rules the ports repeat: there are no more to list. */
         snprintf(out, len, "tcp dst port %u", 1 + (i * 2 + variant) % 65535);
         break;
     default:
-        /* i < HL_MAX_RULES = 16384: i >> 8 < 64. */
-        snprintf(out, len, "src net %u.%u.%u.0/24", 100 + variant, 64 + ((i >> 8) & 63), i & 0xff);
+        /* i >> 14 < 8: the two variants' prefixes never meet. */
+        snprintf(out, len, "src net %u.%u.%u.0/24", 100 + 8 * variant + (i >> 14),
+                 64 + ((i >> 8) & 63), i & 0xff);
         break;
     }
 }

@@ -48,7 +48,7 @@ static int parse(const char *spec, char *shape, size_t shape_len, unsigned *size
         return -1;
     for (spec = colon + 1; *spec != '\0' && *n < MAX_SIZES; spec = end + (*end == ',')) {
         unsigned long v = strtoul(spec, &end, 10);
-        if (end == spec || v == 0 || v > 16384)
+        if (end == spec || v == 0 || v > HL_MAX_RULES)
             return -1;
         sizes[(*n)++] = (unsigned)v;
     }
@@ -122,7 +122,7 @@ int classify_scale(const char *spec, const char *const *pcaps, unsigned npcaps, 
     int rc = 1;
 
     if (parse(spec, shape, sizeof(shape), sizes, &nsizes) != 0) {
-        fprintf(stderr, "hotlwf-bpfbench: --classify SHAPE:N1,N2,... (1..16384 rules)\n");
+        fprintf(stderr, "hotlwf-bpfbench: --classify SHAPE:N1,N2,... (1..%u rules)\n", HL_MAX_RULES);
         return 2;
     }
     if (bench_read_pcaps(pcaps, npcaps, &pkts, &npkts, err, sizeof(err)) != 0) {

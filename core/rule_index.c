@@ -50,12 +50,12 @@
 #define HL_IDX_FACTS 8u   /* facts kept per path */
 #define HL_IDX_KEYS 64u   /* distinct keys of one rule */
 /*
- * (direction, key, rule) entries of one index: 16,384 host rules for both
- * directions (4 keys each) exactly. Bounds the index at 256 Ki slots of 16
- * bytes plus 512 KiB of lists, whatever the rules.
+ * (direction, key, rule) entries of one index: HL_MAX_RULES host rules for
+ * both directions (4 keys each) exactly. Bounds the index at 2 Mi slots of
+ * 16 bytes plus 4 MiB of lists, whatever the rules.
  */
-#define HL_IDX_MAX_ENTRIES 131072u
-#define SKETCH_SIZE 16384u /* fact counters per hash of the count-min sketch */
+#define HL_IDX_MAX_ENTRIES (8u * HL_MAX_RULES)
+#define SKETCH_SIZE 65536u /* fact counters per hash of the count-min sketch */
 
 enum { S_UNKNOWN, S_CONST, S_FIELD, S_MSH };
 
@@ -502,7 +502,7 @@ static bool rule_keys(const struct hl_rule *r, struct scratch *sc)
 }
 
 int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl_alloc *a,
-                   struct hl_index **out)
+                   uint64_t max_bytes, struct hl_index **out, uint64_t *bytes)
 {
     struct scratch *sc;
     uint8_t *indexed;
@@ -514,6 +514,7 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
     uint32_t *node_slot, *node_rule, nnodes = 0;
 
     *out = NULL;
+    *bytes = 0;
     if (nrules == 0)
         return HL_OK;
     sc = a->alloc(a->ctx, sizeof(*sc) + nrules);
@@ -551,6 +552,11 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
     off_unidx = off_lists + nentries * sizeof(uint32_t);
     off_nodes = off_unidx + ((uint64_t)nunidx[0] + nunidx[1]) * sizeof(uint32_t);
     size = off_nodes;
+    *bytes = size;
+    if (size > max_bytes) {
+        a->free(a->ctx, sc);
+        return HL_E_SNAPSHOT_TOO_LARGE;
+    }
     base = a->alloc(a->ctx, (size_t)size);
     /* The (slot, rule) pairs in rule order, before they are grouped: scratch, freed below. */
     node_slot = a->alloc(a->ctx, (size_t)(nentries * 2 * sizeof(uint32_t) + 4));
