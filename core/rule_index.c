@@ -26,7 +26,8 @@
  * tries it.
  *
  * Work is bounded: the walk visits at most 16 * instructions + 1024
- * instructions per rule, keeps at most HL_IDX_STACK pending branches,
+ * instructions per rule and HL_IDX_WALK_STEPS over the rule set, keeps at
+ * most HL_IDX_STACK pending branches,
  * HL_IDX_PATHS accepting paths and HL_IDX_FACTS facts per path; exceeding a
  * bound makes the rule unindexed, never wrong. Facts beyond the limit are
  * dropped, which only loses precision.
@@ -50,6 +51,12 @@
 #define HL_IDX_PATHS 64u  /* accepting paths of one rule */
 #define HL_IDX_FACTS 8u   /* facts kept per path */
 #define HL_IDX_KEYS 64u   /* distinct keys of one rule */
+/*
+ * Steps of one walk over the whole rule set (256 per rule at HL_MAX_RULES;
+ * a host rule takes about 60): bounds the analysis, and so the compile,
+ * whatever the rules. Rules past it are unindexed.
+ */
+#define HL_IDX_WALK_STEPS (256u * HL_MAX_RULES)
 /*
  * (direction, key, rule) entries of one index: HL_MAX_RULES host rules for
  * both directions (4 keys each) exactly. Bounds the index at 2 Mi slots of
@@ -97,6 +104,7 @@ struct scratch {
     uint32_t sketch[2][SKETCH_SIZE];
     struct key keys[HL_IDX_KEYS];
     uint32_t nkeys;
+    uint32_t steps_left; /* of HL_IDX_WALK_STEPS, for this walk over the rule set */
 };
 
 static bool field_eq(const struct hl_field *a, const struct hl_field *b)
@@ -239,8 +247,10 @@ static bool walk(const struct hl_bpf_insn *insns, uint32_t count, struct scratch
             uint16_t code = in->code;
             uint32_t k = in->k;
 
-            if (budget-- == 0)
+            if (budget == 0 || sc->steps_left == 0)
                 return false;
+            budget--;
+            sc->steps_left--;
             switch (code & 0x07u) {
             case 0x00: /* LD */
             case 0x01: /* LDX */
@@ -533,8 +543,10 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
     /*
      * Walk 1: how common each equality is across the rule set, and a bound
      * on the keys walk 2 will choose (one per accepting path at most, and
-     * never more than the entries the index may hold).
+     * never more than the entries the index may hold). Both walks run the
+     * same steps, so they run out of HL_IDX_WALK_STEPS at the same rule.
      */
+    sc->steps_left = HL_IDX_WALK_STEPS;
     for (i = 0; i < nrules; i++) {
         if (walk(rules[i].insns, rules[i].ninsns, sc)) {
             count_facts(sc);
@@ -550,6 +562,7 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
     }
     first = (uint32_t *)(stored + bound);
     /* Walk 2: keys and fields, kept for the fill, and how many entries of each direction. */
+    sc->steps_left = HL_IDX_WALK_STEPS;
     for (i = 0; i < nrules; i++) {
         uint32_t ndirs = (rules[i].direction & 1u) + ((rules[i].direction >> 1) & 1u);
 
