@@ -32,10 +32,11 @@ storm() {
     # Same axes for every panel: up to 1.3 times the 99th percentile of every bin, so that a
     # single bin catching up a backlog does not flatten the others (it is drawn off the top).
     ymax=$(jq '[.strategies[].timeline_pps[]] | sort | .[(length * 0.99) | floor] * 1.3' "$json")
-    title=$(jq -r '"\(.reconfig_rate) reconfigurations/s, \(.cpus) CPUs, batch \(.batch), \(.rules) \(.rule_shape) rules, first of \(.reps) repetitions"' "$json")
+    setup=$(jq -r '"\(.reconfig_rate) reconfigurations/s, \(.cpus) CPUs, batch \(.batch), \(.rules) \(.rule_shape) rules"' "$json")
+    title="$setup, first of $(jq -r .reps "$json") repetitions"
     # In pixels: 60 for the title, 50 between rows, 45 under the last one.
     h=$((rows * 260 + 60))
-    top=$(awk -v h="$h" 'BEGIN { printf "%.3f", 1 - 65 / h }')
+    top=$(awk -v h="$h" 'BEGIN { printf "%.3f", 1 - 80 / h }')
     vspace=$(awk -v h="$h" 'BEGIN { printf "%.3f", 85 / h }')
     bottom=$(awk -v h="$h" 'BEGIN { printf "%.3f", 45 / h }')
     i=0
@@ -79,7 +80,7 @@ storm() {
     {
         echo "set terminal pngcairo size 1500,$((rows * 260 + 60)) font 'sans,10'"
         echo "set output '$prefix-latency.png'"
-        echo "set multiplot layout $rows,$cols margins 0.05,0.98,$bottom,$top spacing 0.05,$vspace title 'Reconfiguration latency, request sent to answer received (CDF over every repetition): $title' font 'sans,13'"
+        echo "set multiplot layout $rows,$cols margins 0.05,0.98,$bottom,$top spacing 0.05,$vspace title 'Reconfiguration latency, SET\\\\_CONFIG sent to answered (CDF of all $(jq -r .reps "$json") repetitions): $setup' font 'sans,13'"
         echo "set logscale x; set xrange [1:100000]; set yrange [0:1]; set grid xtics ytics lc rgb '#dddddd'"
         echo "set format x '10^{%T}'; set xlabel 'microseconds (log)' offset 0,0.5; set ylabel 'fraction' offset 1,0"
         echo "set key off"
