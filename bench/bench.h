@@ -14,6 +14,7 @@
 #define BENCH_MAX_STRATEGIES 16
 #define BENCH_MAX_REPS 32
 #define BENCH_TIMELINE_BINS 200 /* throughput samples per run, for --plot */
+#define BENCH_CDF_POINTS 101    /* reconfiguration latency at quantiles 0, 1/100, ..., 1 */
 /* The parent samples delivered packets this often: a stall shorter reads 0. */
 #define BENCH_SAMPLE_US 500.0
 
@@ -85,6 +86,8 @@ struct bench_run {
     double deadlock_after_ms; /* from the start of the run to the finding */
     char deadlock_module[64], deadlock_callback[48], deadlock_message[160];
     double timeline_pps[BENCH_TIMELINE_BINS];
+    uint16_t timeline_reconfigs[BENCH_TIMELINE_BINS]; /* SET_CONFIGs started in each bin */
+    float reconfig_cdf_us[BENCH_CDF_POINTS];          /* latency at quantile i / 100 */
 };
 
 /*

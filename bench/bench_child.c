@@ -34,7 +34,7 @@ struct storm {
     uint8_t *blob[2];
     size_t blob_len[2];
     atomic_int stop;
-    uint64_t *lat_ns, *grace_ns;
+    uint64_t *lat_ns, *grace_ns, *start_ns; /* start_ns: when each SET_CONFIG was sent */
     size_t n, cap;
     uint64_t failed;
     struct emu_driver *reload; /* the driver to reload after each SET_CONFIG; NULL: none */
@@ -83,15 +83,17 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void push(struct storm *st, uint64_t lat, uint64_t grace)
+static void push(struct storm *st, uint64_t t0, uint64_t lat, uint64_t grace)
 {
     if (st->n == st->cap) {
         st->cap = st->cap ? st->cap * 2 : 4096;
         st->lat_ns = realloc(st->lat_ns, st->cap * sizeof(*st->lat_ns));
         st->grace_ns = realloc(st->grace_ns, st->cap * sizeof(*st->grace_ns));
-        if (!st->lat_ns || !st->grace_ns)
+        st->start_ns = realloc(st->start_ns, st->cap * sizeof(*st->start_ns));
+        if (!st->lat_ns || !st->grace_ns || !st->start_ns)
             abort();
     }
+    st->start_ns[st->n] = t0;
     st->lat_ns[st->n] = lat;
     st->grace_ns[st->n++] = grace;
 }
@@ -127,10 +129,10 @@ static void *storm_thread(void *arg)
                 st->failed++;
             } else {
                 emu_work_drain();
-                push(st, now_ns() - t0, res.grace_ns);
+                push(st, t0, now_ns() - t0, res.grace_ns);
             }
         } else {
-            push(st, now_ns() - t0, res.grace_ns);
+            push(st, t0, now_ns() - t0, res.grace_ns);
         }
         k ^= 1;
         /* Fixed schedule; a strategy slower than the rate just runs back to back. */
@@ -477,7 +479,17 @@ int bench_child_run(const struct bench_params *p, const char *strategy, struct b
     /* A refused send counts as sent and not reached: neither is the strategy's loss. */
     out->tx_sent -= bench_refused;
     out->tx_refused_paused -= bench_refused;
+    /* The timeline's reconfiguration marks: SET_CONFIGs sent in each bin (before the sort). */
+    for (i = 0; i < st.n; i++) {
+        uint64_t bin_ns = (end - start) / BENCH_TIMELINE_BINS;
+        if (st.start_ns[i] >= start && bin_ns > 0 &&
+            (st.start_ns[i] - start) / bin_ns < BENCH_TIMELINE_BINS &&
+            out->timeline_reconfigs[(st.start_ns[i] - start) / bin_ns] < UINT16_MAX)
+            out->timeline_reconfigs[(st.start_ns[i] - start) / bin_ns]++;
+    }
     qsort(st.lat_ns, st.n, sizeof(*st.lat_ns), cmp_u64);
+    for (i = 0; i < BENCH_CDF_POINTS; i++)
+        out->reconfig_cdf_us[i] = (float)pct_us(st.lat_ns, st.n, (double)i / (BENCH_CDF_POINTS - 1));
     qsort(st.grace_ns, st.n, sizeof(*st.grace_ns), cmp_u64);
     out->reconfigs = st.n;
     out->reconfig_failed = st.failed;
@@ -489,6 +501,7 @@ int bench_child_run(const struct bench_params *p, const char *strategy, struct b
     emu_session_destroy(s);
     free(st.lat_ns);
     free(st.grace_ns);
+    free(st.start_ns);
     free(st.blob[0]);
     free(st.blob[1]);
     return 0;

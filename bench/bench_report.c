@@ -98,6 +98,21 @@ void bench_summarize(struct bench_point *pt)
                 m->peak_pending = r->peak_pending;
             m->violations += r->violations;
         }
+        {
+            /* Every run's quantiles weigh the same: pooled, then read at the same quantiles. */
+            static double pool[BENCH_MAX_REPS * BENCH_CDF_POINTS];
+            unsigned np = 0, i;
+
+            for (rep = 0; rep < pt->reps; rep++) {
+                const struct bench_run *r = &pt->run[s][rep];
+                if (run_ok(r) && r->reconfigs > 0)
+                    for (i = 0; i < BENCH_CDF_POINTS; i++)
+                        pool[np++] = r->reconfig_cdf_us[i];
+            }
+            qsort(pool, np, sizeof(pool[0]), cmp_dbl);
+            for (i = 0; i < BENCH_CDF_POINTS && np > 0; i++)
+                m->cdf_us[i] = pool[(size_t)((double)i / (BENCH_CDF_POINTS - 1) * (np - 1))];
+        }
         m->deadlock_after_ms = median(dl_ms, nd);
         m->pps = median(pps, n);
         m->pps_ratio = median(ratio, nr);
@@ -196,6 +211,29 @@ void bench_print_markdown(FILE *f, const struct bench_point *pts, unsigned n)
     }
 }
 
+/*
+ * What the plots draw (bench/plot.sh): the first repetition's timeline (one
+ * storm, not an average that would smear its dips) with the SET_CONFIGs sent
+ * in each bin, and the pooled latency quantiles.
+ */
+static void json_series(FILE *f, const struct bench_point *pt, unsigned s)
+{
+    const struct bench_run *r = &pt->run[s][0];
+    unsigned b;
+
+    fprintf(f, ",\"timeline_bin_s\":%.5f,\"timeline_pps\":[",
+            pt->params.seconds / BENCH_TIMELINE_BINS);
+    for (b = 0; b < BENCH_TIMELINE_BINS; b++)
+        fprintf(f, "%s%.0f", b ? "," : "", run_ok(r) ? r->timeline_pps[b] : 0.0);
+    fprintf(f, "],\"timeline_reconfigs\":[");
+    for (b = 0; b < BENCH_TIMELINE_BINS; b++)
+        fprintf(f, "%s%u", b ? "," : "", run_ok(r) ? (unsigned)r->timeline_reconfigs[b] : 0u);
+    fprintf(f, "],\"reconfig_cdf_us\":[");
+    for (b = 0; b < BENCH_CDF_POINTS; b++)
+        fprintf(f, "%s%.2f", b ? "," : "", pt->sum[s].cdf_us[b]);
+    fprintf(f, "]");
+}
+
 static void json_strategies(FILE *f, const struct bench_point *pt)
 {
     unsigned s;
@@ -212,7 +250,7 @@ static void json_strategies(FILE *f, const struct bench_point *pt)
                 "\"reconfig_p50_us\":%.2f,\"reconfig_p99_us\":%.2f,\"grace_p50_us\":%.2f,"
                 "\"peak_pending\":%llu,\"violations\":%llu,\"deadlock_detected\":%s,"
                 "\"deadlock_runs\":%u,\"deadlock_callback\":\"%s\",\"deadlock_module\":\"%s\","
-                "\"deadlock_after_ms\":%.1f}",
+                "\"deadlock_after_ms\":%.1f",
                 s ? "," : "", pt->name[s],
                 pt->params.verifier || bench_variant(pt->name[s]).verifier ? "true" : "false",
                 m->ok_runs, m->failed_runs, m->pps, m->pps_ratio, m->overhead_ns_per_batch,
@@ -223,6 +261,8 @@ static void json_strategies(FILE *f, const struct bench_point *pt)
                 (unsigned long long)m->peak_pending, (unsigned long long)m->violations,
                 m->deadlock ? "true" : "false", m->deadlock_runs, m->deadlock_callback,
                 m->deadlock_module, m->deadlock_after_ms);
+        json_series(f, pt, s);
+        fprintf(f, "}");
     }
     fprintf(f, "]");
 }
@@ -255,42 +295,17 @@ int bench_write_json(const char *path, const struct bench_point *pts, unsigned n
     return fclose(f) == 0 ? 0 : -1;
 }
 
-int bench_plot(const char *png, const struct bench_point *pt)
+int bench_plot_script(const char *kind, const char *json, const char *prefix)
 {
-    char dat[4096];
-    FILE *f, *g;
-    unsigned s, b;
+    char cmd[8192];
 
-    snprintf(dat, sizeof(dat), "%s.dat", png);
-    f = fopen(dat, "w");
-    if (f == NULL) {
-        perror(dat);
+    if (snprintf(cmd, sizeof(cmd), "sh '%s' %s '%s' '%s'", HL_BENCH_PLOT_SCRIPT, kind, json,
+                 prefix) >= (int)sizeof(cmd) ||
+        strchr(json, '\'') != NULL || strchr(prefix, '\'') != NULL) {
+        fprintf(stderr, "hotlwf-bench: --plot: path too long or quoted\n");
         return -1;
     }
-    /* First repetition of each strategy: one storm, not an average that would smear its dips. */
-    for (b = 0; b < BENCH_TIMELINE_BINS; b++) {
-        fprintf(f, "%.4f", pt->params.seconds * (b + 1) / BENCH_TIMELINE_BINS);
-        for (s = 0; s < pt->nstrat; s++)
-            fprintf(f, " %.0f", pt->run[s][0].timeline_pps[b]);
-        fprintf(f, "\n");
-    }
-    fclose(f);
-    g = popen("gnuplot", "w");
-    if (g == NULL) {
-        perror("gnuplot");
-        return -1;
-    }
-    fprintf(g,
-            "set terminal png size 1200,600\nset output '%s'\n"
-            "set title 'throughput during a storm of %u reconfigurations/s (%u cpus, batch %u)'\n"
-            "set xlabel 'seconds'\nset ylabel 'packets/s delivered'\nset key outside right\n"
-            "plot ",
-            png, pt->params.reconfig_rate, pt->params.cpus, pt->params.batch);
-    for (s = 0; s < pt->nstrat; s++)
-        fprintf(g, "%s'%s' using 1:%u with lines title '%s'", s ? ", " : "", dat, s + 2,
-                pt->name[s]);
-    fprintf(g, "\n");
-    return pclose(g) == 0 ? 0 : -1;
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 int bench_check(const struct bench_point *pts, unsigned n)

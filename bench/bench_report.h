@@ -21,6 +21,8 @@ struct bench_summary {
     char deadlock_callback[48]; /* the callback the last finding named */
     char deadlock_module[64];
     double deadlock_after_ms; /* median over those runs */
+    /* Reconfiguration latency at quantile i / 100, the runs' own quantiles pooled. */
+    double cdf_us[BENCH_CDF_POINTS];
 };
 
 struct bench_point {
@@ -36,7 +38,11 @@ struct bench_point {
 void bench_summarize(struct bench_point *pt);
 void bench_print_markdown(FILE *f, const struct bench_point *pts, unsigned n);
 int bench_write_json(const char *path, const struct bench_point *pts, unsigned n);
-int bench_plot(const char *png, const struct bench_point *pt);
+/*
+ * Runs bench/plot.sh on the JSON just written: kind "storm" draws
+ * PREFIX-timeline.png and PREFIX-latency.png, "rules" PREFIX.png.
+ */
+int bench_plot_script(const char *kind, const char *json, const char *prefix);
 /*
  * --check: epoch present, every run clean, >= 85% of unsafe's pps, nothing
  * lost; every run of a variant that must deadlock (fence) ended in a

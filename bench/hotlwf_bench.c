@@ -22,6 +22,7 @@
 #include "bench_report.h"
 #include "bench_rules.h"
 #include "bpf_compare.h"
+#include "classify_scale.h"
 
 static const char *const default_strategies[] = {
     "unsafe", "epoch",          "rwlock",          "rwlock-pkt", "rundown", "flushdpc",
@@ -98,7 +99,7 @@ static void usage(FILE *f, int status)
             "                    [--seconds S] [--reps N] [--watchdog-ms MS] [--verifier]\n"
             "                    [--rule-shape never|hosts|ports|prefixes|mixed]\n"
             "                    [--scale cpus|adapters|batch|rules|rate --values v1,v2,...]\n"
-            "                    [--json FILE] [--plot FILE.png] [--quick] [--check]\n"
+            "                    [--json FILE] [--plot PREFIX] [--quick] [--check]\n"
             "\n"
             "Runs every reconfiguration strategy of hotlwf.so on ndisemu (one forked child per\n"
             "run, interleaved over --reps repetitions) under a storm of --rate SET_CONFIGs/s,\n"
@@ -111,8 +112,19 @@ static void usage(FILE *f, int status)
             "                          matches), or pass-rule block lists of hosts, ports,\n"
             "                          /24 prefixes, or the three mixed (bench_rules.c)\n"
             "  --scale X --values ...  one table per value of X (the cost curve)\n"
-            "  --json FILE             results as JSON (a `strategies` array)\n"
-            "  --plot FILE.png         throughput timeline per strategy (gnuplot)\n"
+            "  --scale rules           the classifier alone, in this process: block lists of\n"
+            "                          hosts, ports, prefixes and the three mixed (or only\n"
+            "                          --rule-shape S) at each of --values (default\n"
+            "                          1,10,100,1000,10000,100000 rules): packets/s, ns per\n"
+            "                          packet, ratio to 10 rules, compile ms, snapshot and\n"
+            "                          index bytes, with progress lines; add --strategies to\n"
+            "                          run the strategies on ndisemu at each size instead\n"
+            "  --json FILE             results as JSON (a `strategies` array, or with --scale\n"
+            "                          rules alone a `shapes` array)\n"
+            "  --plot PREFIX           with --json: PREFIX-timeline.png (one panel per\n"
+            "                          strategy) and PREFIX-latency.png (reconfiguration\n"
+            "                          latency CDFs), or PREFIX.png for --scale rules\n"
+            "                          (bench/plot.sh, gnuplot)\n"
             "  --quick                 the CI run: a subset, 2 x 1 s, under a minute\n"
             "  --check                 exit 1 unless epoch lost nothing, kept its ratio,\n"
             "                          and fence's deadlock was detected\n");
@@ -280,6 +292,33 @@ int main(int argc, char **argv)
         fprintf(stderr, "hotlwf-bench: the first strategy must be unsafe (the baseline)\n");
         return 2;
     }
+    if (scale && strcmp(scale, "rules") == 0 && strat_arg == NULL) {
+        /* The classifier's own curve: no strategy, no emulator (classify_scale.h). */
+        static const char *const all_shapes[] = {"hosts", "ports", "prefixes", "mixed"};
+        static const char *const pcaps[] = {HL_BENCH_CAPTURES};
+        static char default_values[] = "1,10,100,1000,10000,100000";
+        const char *one_shape[1] = {p.rule_shape};
+        bool shape_given = strcmp(p.rule_shape, "never") != 0;
+        int rc;
+
+        nvalues = split_list(values_arg ? values_arg : default_values, values_s,
+                             CLASSIFY_SCALE_MAX_SIZES);
+        for (k = 0; k < nvalues; k++)
+            values[k] = (unsigned)atoi(values_s[k]);
+        rc = classify_scale_rules(shape_given ? one_shape : all_shapes, shape_given ? 1 : 4,
+                                  values, nvalues, pcaps, sizeof(pcaps) / sizeof(pcaps[0]),
+                                  quick ? 0.3 : p.seconds, stdout, json);
+        if (rc == 2)
+            usage(stderr, 2);
+        if (rc == 0 && plot != NULL) {
+            if (json == NULL) {
+                fprintf(stderr, "hotlwf-bench: --plot needs --json\n");
+                return 2;
+            }
+            rc = bench_plot_script("rules", json, plot) != 0 ? 2 : 0;
+        }
+        return rc;
+    }
     if (scale) {
         if (!values_arg || strstr("cpus adapters batch rules rate", scale) == NULL)
             usage(stderr, 2);
@@ -328,8 +367,10 @@ int main(int argc, char **argv)
     bench_print_markdown(stdout, points, nvalues);
     if (json && bench_write_json(json, points, nvalues) != 0)
         failed = 2;
-    if (plot && bench_plot(plot, &points[0]) != 0)
+    if (plot && (json == NULL || bench_plot_script("storm", json, plot) != 0)) {
+        fprintf(stderr, "hotlwf-bench: --plot %s\n", json == NULL ? "needs --json" : "failed");
         failed = 2;
+    }
     {
         /* The interpreter beside libpcap's, on this machine now (hotlwf-bpfbench for more). */
         static const char *const pcaps[] = {HL_BENCH_CAPTURES};

@@ -42,6 +42,8 @@ const char *hl_status_name(int status)
         return "HL_E_BUFFER_TOO_SMALL";
     case HL_E_INVALID_ARG:
         return "HL_E_INVALID_ARG";
+    case HL_E_SNAPSHOT_TOO_LARGE:
+        return "HL_E_SNAPSHOT_TOO_LARGE";
     default:
         return "HL_E_UNKNOWN";
     }

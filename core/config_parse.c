@@ -268,7 +268,8 @@ int hl_config_compile(const void *blob, size_t len, const struct hl_alloc *a, ui
     /*
      * Every term is bounded by now: nrules <= HL_MAX_RULES, ninsns <= total /
      * 8, total <= HL_BLOB_MAX, ncpus <= HL_MAX_CPUS, so the 64-bit sums cannot
-     * wrap; the SIZE_MAX check is for 32-bit builds.
+     * wrap; HL_SNAPSHOT_MAX then bounds what is allocated (and the SIZE_MAX
+     * check is for 32-bit builds).
      */
     off_rules = align_up(sizeof(struct hl_snapshot), 16);
     off_insns = off_rules + (uint64_t)p.nrules * sizeof(struct hl_rule);
@@ -277,6 +278,12 @@ int hl_config_compile(const void *blob, size_t len, const struct hl_alloc *a, ui
     off_stats = off_blob + p.total + (HL_CACHE_LINE - 1); /* slack to align the counters */
     stride = align_up(((uint64_t)p.nrules + 1) * 2 * sizeof(uint64_t), HL_CACHE_LINE);
     size = off_stats + stride * ncpus;
+    if (size > HL_SNAPSHOT_MAX)
+        return fail(&p, HL_E_SNAPSHOT_TOO_LARGE,
+                    "snapshot of %llu bytes (%u rules, %llu instructions, counters for %u CPUs), "
+                    "at most %u allowed",
+                    (unsigned long long)size, p.nrules, (unsigned long long)p.ninsns, ncpus,
+                    HL_SNAPSHOT_MAX);
     if (size > (uint64_t)SIZE_MAX)
         return fail(&p, HL_E_NO_MEMORY, "snapshot of %llu bytes does not fit in memory",
                     (unsigned long long)size);
@@ -305,8 +312,18 @@ int hl_config_compile(const void *blob, size_t len, const struct hl_alloc *a, ui
 
     rc = fill_rules(&p, s);
     if (rc == HL_OK) {
-        rc = hl_index_build(s->rules, s->nrules, a, &s->index);
-        if (rc != HL_OK)
+        uint64_t index_bytes = 0;
+
+        /* The index gets what the snapshot left of HL_SNAPSHOT_MAX. */
+        rc = hl_index_build(s->rules, s->nrules, a, HL_SNAPSHOT_MAX - size, &s->index,
+                            &index_bytes);
+        if (rc == HL_E_SNAPSHOT_TOO_LARGE)
+            fail(&p, rc,
+                 "snapshot of %llu bytes and rule index of %llu bytes (%u rules), "
+                 "at most %u allowed together",
+                 (unsigned long long)size, (unsigned long long)index_bytes, p.nrules,
+                 HL_SNAPSHOT_MAX);
+        else if (rc != HL_OK)
             fail(&p, rc, "out of memory for the rule index");
     }
     if (rc != HL_OK) {

@@ -26,16 +26,18 @@
  * tries it.
  *
  * Work is bounded: the walk visits at most 16 * instructions + 1024
- * instructions per rule, keeps at most HL_IDX_STACK pending branches,
+ * instructions per rule and HL_IDX_WALK_STEPS over the rule set, keeps at
+ * most HL_IDX_STACK pending branches,
  * HL_IDX_PATHS accepting paths and HL_IDX_FACTS facts per path; exceeding a
  * bound makes the rule unindexed, never wrong. Facts beyond the limit are
  * dropped, which only loses precision.
  *
- * Build: three walks over the rules (count facts; choose keys and count
- * them; fill), with about 180 KiB of scratch (the walk's stack, the
- * accepting paths and a count-min sketch of 2 x 16,384 counters) and a
- * temporary (slot, rule) pair per entry; then one allocation holds the hash table (open addressing,
- * per direction and field), the rule lists and the unindexed lists. The
+ * Build: two walks over the rules (count facts; choose keys, kept), then the
+ * fill, with about 580 KiB of scratch (the walk's stack, the accepting
+ * paths and a count-min sketch of 2 x 65,536 counters), 8 bytes per key
+ * chosen and a temporary (slot, rule) pair per entry; then one allocation
+ * holds the hash table (open addressing, per direction and field), the
+ * rule lists and the unindexed lists. The
  * adapter each rule applies to is left to the module's view (hl_view): it
  * is known only when a module attaches, where nothing may be allocated.
  */
@@ -50,12 +52,18 @@
 #define HL_IDX_FACTS 8u   /* facts kept per path */
 #define HL_IDX_KEYS 64u   /* distinct keys of one rule */
 /*
- * (direction, key, rule) entries of one index: 16,384 host rules for both
- * directions (4 keys each) exactly. Bounds the index at 256 Ki slots of 16
- * bytes plus 512 KiB of lists, whatever the rules.
+ * Steps of one walk over the whole rule set (256 per rule at HL_MAX_RULES;
+ * a host rule takes about 60): bounds the analysis, and so the compile,
+ * whatever the rules. Rules past it are unindexed.
  */
-#define HL_IDX_MAX_ENTRIES 131072u
-#define SKETCH_SIZE 16384u /* fact counters per hash of the count-min sketch */
+#define HL_IDX_WALK_STEPS (256u * HL_MAX_RULES)
+/*
+ * (direction, key, rule) entries of one index: HL_MAX_RULES host rules for
+ * both directions (4 keys each) exactly. Bounds the index at 2 Mi slots of
+ * 16 bytes plus 4 MiB of lists, whatever the rules.
+ */
+#define HL_IDX_MAX_ENTRIES (8u * HL_MAX_RULES)
+#define SKETCH_SIZE 65536u /* fact counters per hash of the count-min sketch */
 
 enum { S_UNKNOWN, S_CONST, S_FIELD, S_MSH };
 
@@ -96,6 +104,7 @@ struct scratch {
     uint32_t sketch[2][SKETCH_SIZE];
     struct key keys[HL_IDX_KEYS];
     uint32_t nkeys;
+    uint32_t steps_left; /* of HL_IDX_WALK_STEPS, for this walk over the rule set */
 };
 
 static bool field_eq(const struct hl_field *a, const struct hl_field *b)
@@ -238,8 +247,10 @@ static bool walk(const struct hl_bpf_insn *insns, uint32_t count, struct scratch
             uint16_t code = in->code;
             uint32_t k = in->k;
 
-            if (budget-- == 0)
+            if (budget == 0 || sc->steps_left == 0)
                 return false;
+            budget--;
+            sc->steps_left--;
             switch (code & 0x07u) {
             case 0x00: /* LD */
             case 0x01: /* LDX */
@@ -502,7 +513,7 @@ static bool rule_keys(const struct hl_rule *r, struct scratch *sc)
 }
 
 int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl_alloc *a,
-                   struct hl_index **out)
+                   uint64_t max_bytes, struct hl_index **out, uint64_t *bytes)
 {
     struct scratch *sc;
     uint8_t *indexed;
@@ -512,8 +523,15 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
     struct hl_index *idx;
     uint8_t *base;
     uint32_t *node_slot, *node_rule, nnodes = 0;
+    /* Walk 2's keys, rule by rule, for the fill: rule i's are stored[first[i] .. first[i + 1]). */
+    struct stored_key {
+        uint32_t field, value;
+    } *stored;
+    uint32_t *first, nstored = 0;
+    uint64_t bound = 0;
 
     *out = NULL;
+    *bytes = 0;
     if (nrules == 0)
         return HL_OK;
     sc = a->alloc(a->ctx, sizeof(*sc) + nrules);
@@ -522,18 +540,42 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
     memset(sc, 0, sizeof(*sc));
     indexed = (uint8_t *)(sc + 1);
 
-    /* Walk 1: how common each equality is across the rule set. */
-    for (i = 0; i < nrules; i++)
-        if (walk(rules[i].insns, rules[i].ninsns, sc))
+    /*
+     * Walk 1: how common each equality is across the rule set, and a bound
+     * on the keys walk 2 will choose (one per accepting path at most, and
+     * never more than the entries the index may hold). Both walks run the
+     * same steps, so they run out of HL_IDX_WALK_STEPS at the same rule.
+     */
+    sc->steps_left = HL_IDX_WALK_STEPS;
+    for (i = 0; i < nrules; i++) {
+        if (walk(rules[i].insns, rules[i].ninsns, sc)) {
             count_facts(sc);
-    /* Walk 2: keys and fields, and how many entries of each direction. */
+            bound += sc->npaths < HL_IDX_KEYS ? sc->npaths : HL_IDX_KEYS;
+        }
+    }
+    if (bound > HL_IDX_MAX_ENTRIES)
+        bound = HL_IDX_MAX_ENTRIES;
+    stored = a->alloc(a->ctx, (size_t)(bound * sizeof(*stored) + ((uint64_t)nrules + 1) * 4));
+    if (stored == NULL) {
+        a->free(a->ctx, sc);
+        return HL_E_NO_MEMORY;
+    }
+    first = (uint32_t *)(stored + bound);
+    /* Walk 2: keys and fields, kept for the fill, and how many entries of each direction. */
+    sc->steps_left = HL_IDX_WALK_STEPS;
     for (i = 0; i < nrules; i++) {
         uint32_t ndirs = (rules[i].direction & 1u) + ((rules[i].direction >> 1) & 1u);
 
+        first[i] = nstored;
         indexed[i] = rule_keys(&rules[i], sc) && assign_fields(sc, fields, &nfields);
         /* The memory bound: rules past it are unindexed (their fields stay, unused). */
-        if (indexed[i] && nentries + (uint64_t)sc->nkeys * ndirs > HL_IDX_MAX_ENTRIES)
+        if (indexed[i] && (nentries + (uint64_t)sc->nkeys * ndirs > HL_IDX_MAX_ENTRIES ||
+                           nstored + (uint64_t)sc->nkeys > bound))
             indexed[i] = 0;
+        for (j = 0; indexed[i] && j < sc->nkeys; j++) {
+            stored[nstored].field = sc->keys[j].field;
+            stored[nstored++].value = sc->keys[j].value;
+        }
         for (d = 0; d < 2; d++) {
             if ((rules[i].direction & (d + 1u)) == 0)
                 continue;
@@ -543,6 +585,7 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
                 nunidx[d]++;
         }
     }
+    first[nrules] = nstored;
     for (cap = 16; cap < 2 * nentries; cap *= 2)
         ;
     /* nentries <= HL_IDX_MAX_ENTRIES: every term below is small. */
@@ -551,6 +594,12 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
     off_unidx = off_lists + nentries * sizeof(uint32_t);
     off_nodes = off_unidx + ((uint64_t)nunidx[0] + nunidx[1]) * sizeof(uint32_t);
     size = off_nodes;
+    *bytes = size;
+    if (size > max_bytes) {
+        a->free(a->ctx, stored);
+        a->free(a->ctx, sc);
+        return HL_E_SNAPSHOT_TOO_LARGE;
+    }
     base = a->alloc(a->ctx, (size_t)size);
     /* The (slot, rule) pairs in rule order, before they are grouped: scratch, freed below. */
     node_slot = a->alloc(a->ctx, (size_t)(nentries * 2 * sizeof(uint32_t) + 4));
@@ -559,6 +608,7 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
             a->free(a->ctx, base);
         if (node_slot != NULL)
             a->free(a->ctx, node_slot);
+        a->free(a->ctx, stored);
         a->free(a->ctx, sc);
         return HL_E_NO_MEMORY;
     }
@@ -574,13 +624,10 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
     idx->unindexed[1] = idx->unindexed[0] + nunidx[0];
     idx->bytes = (size_t)size;
 
-    /* Walk 3: the same keys again (same sketch, same fields), into the table. */
+    /* The fill: walk 2's keys, rule by rule, into the table. */
     for (i = 0; i < nrules; i++) {
-        if (indexed[i]) {
-            (void)rule_keys(&rules[i], sc);
-            (void)assign_fields(sc, idx->fields, &idx->nfields); /* all registered in walk 2 */
+        if (indexed[i])
             idx->nindexed++;
-        }
         for (d = 0; d < 2; d++) {
             if ((rules[i].direction & (d + 1u)) == 0)
                 continue;
@@ -588,13 +635,13 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
                 idx->unindexed[d][idx->nunindexed[d]++] = i;
                 continue;
             }
-            for (j = 0; j < sc->nkeys; j++) {
-                struct hl_idx_slot *s = slot_find(idx, d, sc->keys[j].field, sc->keys[j].value, 1);
+            for (j = first[i]; j < first[i + 1]; j++) {
+                struct hl_idx_slot *s = slot_find(idx, d, stored[j].field, stored[j].value, 1);
                 s->count++;
                 node_slot[nnodes] = (uint32_t)(s - idx->slots);
                 node_rule[nnodes] = i;
                 nnodes++;
-                idx->dir_fields[d] |= 1u << sc->keys[j].field;
+                idx->dir_fields[d] |= 1u << stored[j].field;
             }
         }
     }
@@ -611,6 +658,7 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
         idx->lists[s->first + s->count++] = node_rule[i];
     }
     a->free(a->ctx, node_slot);
+    a->free(a->ctx, stored);
     a->free(a->ctx, sc);
     *out = idx;
     return HL_OK;

@@ -55,11 +55,12 @@ struct hl_rule;
 
 /*
  * Builds the index of rules[0..nrules) (validated programs) into one
- * allocation from a. Returns HL_OK and *out (NULL when nrules is 0), or
- * HL_E_NO_MEMORY.
+ * allocation from a. Returns HL_OK and *out (NULL when nrules is 0),
+ * HL_E_SNAPSHOT_TOO_LARGE when that allocation would exceed max_bytes
+ * (*bytes says how large it would have been), or HL_E_NO_MEMORY.
  */
 int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl_alloc *a,
-                   struct hl_index **out);
+                   uint64_t max_bytes, struct hl_index **out, uint64_t *bytes);
 void hl_index_free(struct hl_index *idx, const struct hl_alloc *a);
 
 /* The largest number of candidate lists a packet can gather: every field, plus the unindexed. */

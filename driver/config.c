@@ -106,6 +106,7 @@ _Use_decl_annotations_ NTSTATUS HlConfigDriverEntry(VOID)
     HlConfigInitialGeneration = 1;
     HlGlobal.ReconfigCount = 0;
     HlGlobal.LastReconfigNs = 0;
+    HlGlobal.LastCompileNs = 0;
     return STATUS_SUCCESS;
 }
 

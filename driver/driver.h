@@ -108,6 +108,7 @@ typedef struct _HL_GLOBALS {
     HLRCU Config;
     ULONG64 ReconfigCount;
     ULONG64 LastReconfigNs;
+    ULONG64 LastCompileNs; /* hl_config_compile of the running configuration; 0: the load's */
     ULONG CpuCount; /* active processors at DriverEntry: snapshot counters and module slices */
     struct hl_alloc Alloc;
 

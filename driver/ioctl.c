@@ -34,9 +34,18 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
     ULONG64 GraceNs = 0;
     int Status;
 
-    /* Without room for the answer the caller could not learn the outcome: apply nothing. */
-    if (OutLength < sizeof(Result))
+    ULONG64 CompileStart;
+    struct hl_snapshot_info Info;
+    ULONG ResultLength;
+
+    /*
+     * Without room for the answer the caller could not learn the outcome:
+     * apply nothing. A caller built before the compile figures gets the
+     * first HL_SET_CONFIG_RESULT_V1_SIZE bytes (include/hotlwf/ioctl.h).
+     */
+    if (OutLength < HL_SET_CONFIG_RESULT_V1_SIZE)
         return STATUS_BUFFER_TOO_SMALL;
+    ResultLength = OutLength < sizeof(Result) ? HL_SET_CONFIG_RESULT_V1_SIZE : sizeof(Result);
 
     RtlZeroMemory(&Result, sizeof(Result));
 
@@ -51,15 +60,23 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
          * nothing is written to SystemBuffer (which the output shares) until
          * it has returned.
          */
+        CompileStart = HlNowNs();
         Status = hl_config_compile(Buffer, InLength, &HlGlobal.Alloc, HlGlobal.CpuCount, &Snapshot,
                                    Result.reason, sizeof(Result.reason));
+        Result.compile_ns = HlNowNs() - CompileStart;
     }
     if (Status == HL_OK) {
+        hl_snapshot_get_info(Snapshot, &Info); /* before Publish: then it may be replaced */
+        Result.snapshot_bytes = Info.snapshot_bytes;
+        Result.index_bytes = Info.index_bytes;
+        Result.rules_indexed = Info.indexed;
+        Result.index_fields = Info.fields;
         /* Publishes are serialized here (ConfigMutex): this one is the next generation. */
         HlTortureStamp(Snapshot, HlRcuGeneration(&HlGlobal.Config) + 1);
         HlStrategy->Publish(Snapshot, &GraceNs);
         HlGlobal.ReconfigCount++;
         HlGlobal.LastReconfigNs = HlNowNs() - Start;
+        HlGlobal.LastCompileNs = Result.compile_ns;
         Result.reason[0] = '\0';
     }
     Result.status = Status;
@@ -67,8 +84,8 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
     Result.grace_ns = GraceNs;
     HlIoctlUnlock();
 
-    RtlCopyMemory(Buffer, &Result, sizeof(Result));
-    Irp->IoStatus.Information = sizeof(Result);
+    RtlCopyMemory(Buffer, &Result, ResultLength);
+    Irp->IoStatus.Information = ResultLength;
     return STATUS_SUCCESS;
 }
 
@@ -183,7 +200,10 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
     KIRQL OldIrql;
     NTSTATUS Status = STATUS_SUCCESS;
 
-    if (Buffer == NULL || OutLength < sizeof(Header))
+    struct hl_snapshot_info Info;
+
+    /* A caller built before the compile figures asks with HL_STATS_HEADER_V1_SIZE: still served. */
+    if (Buffer == NULL || OutLength < HL_STATS_HEADER_V1_SIZE)
         return STATUS_BUFFER_TOO_SMALL;
 
     HlIoctlLock();
@@ -209,7 +229,7 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
              (ULONG64)Adapters * sizeof(struct hl_stats_adapter);
 
     RtlZeroMemory(&Header, sizeof(Header));
-    Header.size_needed = (uint32_t)Needed; /* <= 64 + 16 * HL_MAX_RULES + adapters: fits */
+    Header.size_needed = (uint32_t)Needed; /* <= 96 + 16 * HL_MAX_RULES + adapters: fits */
     Header.version = HL_STATS_VERSION;
     Header.header_size = sizeof(Header);
     Header.rule_count = Rules;
@@ -218,6 +238,12 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
     Header.reconfig_count = HlGlobal.ReconfigCount;
     Header.last_reconfig_ns = HlGlobal.LastReconfigNs;
     hl_stats_read(Snapshot, 0, &Header.default_in, &Header.default_out);
+    hl_snapshot_get_info(Snapshot, &Info);
+    Header.compile_ns = HlGlobal.LastCompileNs;
+    Header.snapshot_bytes = Info.snapshot_bytes;
+    Header.index_bytes = Info.index_bytes;
+    Header.rules_indexed = Info.indexed;
+    Header.index_fields = Info.fields;
 
     if (OutLength >= Needed) {
         struct hl_stats_adapter *AdapterOut =
@@ -243,12 +269,13 @@ _IRQL_requires_(PASSIVE_LEVEL) static NTSTATUS
             hl_stats_read(Snapshot, i + 1, &RuleOut[i].hits_in, &RuleOut[i].hits_out);
         Irp->IoStatus.Information = (ULONG_PTR)Needed;
     } else {
-        Irp->IoStatus.Information = sizeof(Header);
+        /* As much of the header as fits: at least version 1's 64 bytes. */
+        Irp->IoStatus.Information = OutLength < sizeof(Header) ? OutLength : sizeof(Header);
         Status = STATUS_BUFFER_OVERFLOW;
     }
     HlIoctlUnlock();
 
-    RtlCopyMemory(Buffer, &Header, sizeof(Header));
+    RtlCopyMemory(Buffer, &Header, OutLength < sizeof(Header) ? OutLength : sizeof(Header));
     return Status;
 }
 

@@ -52,8 +52,17 @@ enum hl_status {
     HL_E_NO_MEMORY = -16,
     HL_E_BUFFER_TOO_SMALL = -17, /* hl_blob_encode: *len_out says how much is needed */
     HL_E_INVALID_ARG = -18,      /* a caller error, not a blob error */
+    HL_E_SNAPSHOT_TOO_LARGE = -19, /* the compiled snapshot and index over HL_SNAPSHOT_MAX */
 };
-#define HL_STATUS_MIN HL_E_INVALID_ARG
+#define HL_STATUS_MIN HL_E_SNAPSHOT_TOO_LARGE
+
+/*
+ * The memory one configuration may take once compiled: the snapshot's block
+ * (rules, programs twice: as validated and decoded, the blob, counters for
+ * every CPU) plus its rule index. Checked before either is allocated; over
+ * it, HL_E_SNAPSHOT_TOO_LARGE and nothing changes (docs/rules.md, "Limits").
+ */
+#define HL_SNAPSHOT_MAX (256u * 1024u * 1024u)
 
 /* "HL_E_TRUNCATED", ...; "HL_E_UNKNOWN" for anything else. Never NULL. */
 const char *hl_status_name(int status);

@@ -13,6 +13,7 @@
 #ifndef HOTLWF_IOCTL_H
 #define HOTLWF_IOCTL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "hotlwf/bpf.h"
 #include "hotlwf/rules.h"
@@ -56,7 +57,7 @@ extern "C" {
 
 #define HL_BLOB_MAGIC 0x46434C48u /* "HLCF" read as a little-endian u32 */
 #define HL_BLOB_VERSION 1u
-#define HL_BLOB_MAX (8u * 1024u * 1024u) /* bounds the kernel copy and every derived size */
+#define HL_BLOB_MAX (16u * 1024u * 1024u) /* bounds the kernel copy and every derived size */
 #define HL_BLOB_HEADER_SIZE 32u
 #define HL_BLOB_RULE_HEADER_SIZE 16u
 #define HL_BLOB_INSN_SIZE 8u
@@ -100,9 +101,13 @@ struct hl_blob_insn {
 /* ---- SET_CONFIG output ---- */
 
 /*
- * The output buffer must hold at least sizeof(struct hl_set_config_result);
- * if it does not, the driver fails the IRP with STATUS_BUFFER_TOO_SMALL and
- * applies nothing.
+ * The output buffer must hold at least HL_SET_CONFIG_RESULT_V1_SIZE (the
+ * fields up to reason); if it does not, the driver fails the IRP with
+ * STATUS_BUFFER_TOO_SMALL and applies nothing. The fields after reason were
+ * added later, compatibly: the driver writes as much of the struct as the
+ * buffer holds and says how much in IoStatus.Information, so a caller built
+ * before them still gets its 280 bytes, and a caller reads them only when
+ * Information covers them.
  *
  * Whenever the driver could write this result it completes the IRP with
  * STATUS_SUCCESS, including when it refused the configuration: on Windows an
@@ -116,7 +121,14 @@ struct hl_set_config_result {
     uint64_t generation; /* the generation now running (the new one on success) */
     uint64_t grace_ns;   /* time spent waiting for the grace period before completing */
     char reason[256];    /* NUL-terminated, empty on success */
+    /* 280: what compiling this blob cost, success or refusal (0 where not reached) */
+    uint64_t compile_ns;     /* hl_config_compile, validation and rule index included */
+    uint64_t snapshot_bytes; /* the snapshot's block (counters for every CPU included) */
+    uint64_t index_bytes;    /* the rule index beside it */
+    uint32_t rules_indexed;  /* rules the index keys on header values (docs/rules.md) */
+    uint32_t index_fields;   /* header fields the index hashes */
 };
+#define HL_SET_CONFIG_RESULT_V1_SIZE 280u /* before compile_ns: the smallest buffer accepted */
 
 /* ---- GET_STATS output ---- */
 
@@ -126,13 +138,14 @@ struct hl_set_config_result {
 /*
  * Size convention, shared by GET_STATS and GET_CONFIG: a caller may first ask
  * with a small buffer.
- * - Buffer smaller than the fixed header (sizeof(struct hl_stats_header), or
+ * - Buffer smaller than the fixed header (HL_STATS_HEADER_V1_SIZE, or
  *   HL_BLOB_HEADER_SIZE for GET_CONFIG): STATUS_BUFFER_TOO_SMALL, nothing copied.
- * - Buffer at least the header but smaller than the whole answer: only the
- *   header is written, the IRP completes with STATUS_BUFFER_OVERFLOW (a
- *   warning, so the header IS copied back; Win32 reports ERROR_MORE_DATA) and
- *   IoStatus.Information = header size. The first field of the stats header
- *   (total_size of the blob header for GET_CONFIG) is the size needed.
+ * - Buffer at least that but smaller than the whole answer: only the header
+ *   is written (as much of it as fits, for GET_STATS), the IRP completes with
+ *   STATUS_BUFFER_OVERFLOW (a warning, so the header IS copied back; Win32
+ *   reports ERROR_MORE_DATA) and IoStatus.Information = the bytes written.
+ *   The first field of the stats header (total_size of the blob header for
+ *   GET_CONFIG) is the size needed.
  * - Otherwise STATUS_SUCCESS and Information = the size written.
  * The configuration or the adapter list may change between two calls:
  * callers loop until the answer fits.
@@ -149,8 +162,19 @@ struct hl_stats_header {
     uint64_t last_reconfig_ns; /* 40: latency of the last SET_CONFIG, grace period included */
     uint64_t default_in;       /* 48: packets decided by the default action, receive path */
     uint64_t default_out;      /* 56: same, send path */
-    /* 64: struct hl_stats_rule[rule_count], then struct hl_stats_adapter[adapter_count] */
+    /*
+     * Added after version 1's 64 bytes, compatibly: header_size says where
+     * the arrays start, so an older reader skips these, and a reader reads
+     * them only when header_size covers them. The running configuration:
+     */
+    uint64_t compile_ns;     /* 64: its hl_config_compile time (0: loaded with the driver) */
+    uint64_t snapshot_bytes; /* 72: its snapshot's block, counters for every CPU included */
+    uint64_t index_bytes;    /* 80: its rule index */
+    uint32_t rules_indexed;  /* 88: rules the index keys on header values */
+    uint32_t index_fields;   /* 92: header fields the index hashes */
+    /* header_size: struct hl_stats_rule[rule_count], then struct hl_stats_adapter[adapter_count] */
 };
+#define HL_STATS_HEADER_V1_SIZE 64u /* before compile_ns: the smallest buffer accepted */
 
 /* Rule i (0-based here, rule i+1 in reasons and lwfctl's output). */
 struct hl_stats_rule {
@@ -170,16 +194,19 @@ struct hl_stats_adapter {
 };
 
 #if defined(__cplusplus)
-static_assert(sizeof(struct hl_set_config_result) == 280, "ABI");
-static_assert(sizeof(struct hl_stats_header) == 64, "ABI");
+static_assert(sizeof(struct hl_set_config_result) == 312, "ABI");
+static_assert(sizeof(struct hl_stats_header) == 96, "ABI");
 static_assert(sizeof(struct hl_stats_rule) == 16, "ABI");
 static_assert(sizeof(struct hl_stats_adapter) == 112, "ABI");
 #else
 _Static_assert(sizeof(struct hl_blob_header) == HL_BLOB_HEADER_SIZE, "ABI");
 _Static_assert(sizeof(struct hl_blob_rule) == HL_BLOB_RULE_HEADER_SIZE, "ABI");
 _Static_assert(sizeof(struct hl_blob_insn) == HL_BLOB_INSN_SIZE, "ABI");
-_Static_assert(sizeof(struct hl_set_config_result) == 280, "ABI");
-_Static_assert(sizeof(struct hl_stats_header) == 64, "ABI");
+_Static_assert(sizeof(struct hl_set_config_result) == 312, "ABI");
+_Static_assert(offsetof(struct hl_set_config_result, compile_ns) == HL_SET_CONFIG_RESULT_V1_SIZE,
+               "ABI");
+_Static_assert(sizeof(struct hl_stats_header) == 96, "ABI");
+_Static_assert(offsetof(struct hl_stats_header, compile_ns) == HL_STATS_HEADER_V1_SIZE, "ABI");
 _Static_assert(sizeof(struct hl_stats_rule) == 16, "ABI");
 _Static_assert(sizeof(struct hl_stats_adapter) == 112, "ABI");
 #endif

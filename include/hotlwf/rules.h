@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include "hotlwf/bpf.h"
 
-#define HL_MAX_RULES 16384u  /* rules in one configuration */
+#define HL_MAX_RULES 131072u /* rules in one configuration (docs/rules.md, "Limits") */
 #define HL_SEL_NAME_MAX 128u /* bytes of an adapter name selector, NUL included */
 
 enum hl_action { HL_ACTION_PASS = 0, HL_ACTION_DROP = 1 };

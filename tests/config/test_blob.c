@@ -275,7 +275,7 @@ static void test_oversized(void)
         many[i].ninsns = 1;
     }
     rc = hl_blob_encode(many, HL_MAX_RULES + 1, 0, NULL, 0, &need);
-    CHECK(rc == HL_E_TOO_MANY_RULES, "encode 16385 rules: %s", hl_status_name(rc));
+    CHECK(rc == HL_E_TOO_MANY_RULES, "encode HL_MAX_RULES + 1 rules: %s", hl_status_name(rc));
     rc = hl_blob_encode(many, HL_MAX_RULES, 0, NULL, 0, &need);
     CHECK(rc == HL_E_BUFFER_TOO_SMALL && need == 32 + 24u * HL_MAX_RULES, "need %zu", need);
     big = calloc(1, (size_t)HL_BLOB_MAX + 1);
@@ -283,9 +283,24 @@ static void test_oversized(void)
     CHECK(rc == HL_OK, "encode max rules: %s", hl_status_name(rc));
     rc = compile(big, len, 4, 64u << 20, reason, sizeof(reason), &c);
     CHECK(rc == HL_OK, "max rules: %s", reason);
-    /* The counters grow with rules x CPUs: refused cleanly when that is too much. */
+    /*
+     * The counters grow with rules x CPUs: over HL_SNAPSHOT_MAX the compile
+     * refuses before allocating anything, and says why.
+     */
     rc = compile(big, len, HL_MAX_CPUS, 64u << 20, reason, sizeof(reason), &c);
-    CHECK(rc == HL_E_NO_MEMORY && c.largest > (64u << 20), "huge counters: %s", reason);
+    CHECK(rc == HL_E_SNAPSHOT_TOO_LARGE && c.calls == 0 &&
+              strstr(reason, "counters for 2048 CPUs), at most 268435456 allowed") != NULL,
+          "huge counters: %s (%s, %ld allocations)", hl_status_name(rc), reason, (long)c.calls);
+    /* Just under the limit (the counters of the largest CPU count that fits) is accepted. */
+    {
+        uint64_t stride = ((uint64_t)(HL_MAX_RULES + 1) * 16 + 63) / 64 * 64;
+        uint32_t fits = (uint32_t)((HL_SNAPSHOT_MAX - (64ull << 20)) / stride);
+        rc = compile(big, len, fits, (size_t)HL_SNAPSHOT_MAX, reason, sizeof(reason), &c);
+        CHECK(rc == HL_OK, "%u CPUs of counters: %s", fits, reason);
+        rc = compile(big, len, (uint32_t)(HL_SNAPSHOT_MAX / stride) + 1, (size_t)HL_SNAPSHOT_MAX,
+                     reason, sizeof(reason), &c);
+        CHECK(rc == HL_E_SNAPSHOT_TOO_LARGE, "counters alone over the limit: %s", reason);
+    }
 
     for (i = 0; i < HL_BPF_MAXINSNS; i++)
         longprog[i].code = OP_LD_IMM;

@@ -152,10 +152,25 @@ int main(int argc, char **argv)
         uint8_t *other = hlt_blob(rules, 1, HL_ACTION_DROP, &l2);
         (void)other_len_buf;
         st = hlt_ioctl(HL_IOCTL_SET_CONFIG, other, (ULONG)l2, small,
-                       sizeof(struct hl_set_config_result) - 1, &info);
+                       HL_SET_CONFIG_RESULT_V1_SIZE - 1, &info);
         HLT_CHECK(st == (NTSTATUS)HL_STATUS_BUFFER_TOO_SMALL && info == 0,
                   "short SET_CONFIG output: 0x%08x info %lu", (unsigned)st, (unsigned long)info);
         check_unchanged("short SET_CONFIG output");
+        /* A caller from before the compile figures: applied, answered with the first 280 bytes. */
+        memset(small, 0xee, sizeof(small));
+        st = hlt_ioctl(HL_IOCTL_SET_CONFIG, other, (ULONG)l2, small,
+                       sizeof(struct hl_set_config_result) - 1, &info);
+        HLT_CHECK(st == (NTSTATUS)HL_STATUS_SUCCESS && info == HL_SET_CONFIG_RESULT_V1_SIZE &&
+                      ((struct hl_set_config_result *)small)->status == HL_OK &&
+                      small[HL_SET_CONFIG_RESULT_V1_SIZE] == 0xee,
+                  "version 1 SET_CONFIG output: 0x%08x info %lu", (unsigned)st,
+                  (unsigned long)info);
+        free(running);
+        running = malloc(l2);
+        memcpy(running, other, l2);
+        running_len = l2;
+        check_unchanged("version 1 SET_CONFIG output");
+        accept(blob, len, "good blob after the version 1 caller");
         free(other);
     }
 
@@ -170,8 +185,15 @@ int main(int argc, char **argv)
               "GET_CONFIG header only: 0x%08x info %lu", (unsigned)st, (unsigned long)info);
 
     /* GET_STATS sizes. */
-    st = hlt_ioctl(HL_IOCTL_GET_STATS, NULL, 0, small, sizeof(struct hl_stats_header) - 1, &info);
+    st = hlt_ioctl(HL_IOCTL_GET_STATS, NULL, 0, small, HL_STATS_HEADER_V1_SIZE - 1, &info);
     HLT_CHECK(st == (NTSTATUS)HL_STATUS_BUFFER_TOO_SMALL, "GET_STATS 63: 0x%08x", (unsigned)st);
+    /* A caller from before the compile figures gets version 1's 64 bytes of header. */
+    memset(small, 0xee, sizeof(small));
+    st = hlt_ioctl(HL_IOCTL_GET_STATS, NULL, 0, small, HL_STATS_HEADER_V1_SIZE, &info);
+    HLT_CHECK(st == (NTSTATUS)HL_STATUS_BUFFER_OVERFLOW && info == HL_STATS_HEADER_V1_SIZE &&
+                  small[HL_STATS_HEADER_V1_SIZE] == 0xee &&
+                  ((struct hl_stats_header *)small)->header_size == sizeof(struct hl_stats_header),
+              "GET_STATS version 1 header: 0x%08x info %lu", (unsigned)st, (unsigned long)info);
     st = hlt_ioctl(HL_IOCTL_GET_STATS, NULL, 0, small, sizeof(struct hl_stats_header), &info);
     {
         struct hl_stats_header *h = (void *)small;
@@ -187,6 +209,11 @@ int main(int argc, char **argv)
                   (unsigned)st);
         HLT_CHECK(h->reconfig_count >= 2 && h->last_reconfig_ns > 0, "reconfig %llu / %llu ns",
                   (unsigned long long)h->reconfig_count, (unsigned long long)h->last_reconfig_ns);
+        HLT_CHECK(h->compile_ns > 0 && h->snapshot_bytes > running_len && h->index_bytes > 0 &&
+                      h->rules_indexed <= 3,
+                  "compile %llu ns, snapshot %llu bytes, index %llu bytes, %u indexed",
+                  (unsigned long long)h->compile_ns, (unsigned long long)h->snapshot_bytes,
+                  (unsigned long long)h->index_bytes, h->rules_indexed);
     }
 
     /* An unknown code. */

@@ -38,6 +38,7 @@ pass both on ifindex:101 "arp"
 RULES
 run 0 load "$WORK/a.rules"
 has '^loaded 4 rules, default drop: generation [0-9]+, grace period [0-9.]+ ms$'
+has '^compiled in [0-9.]+ ms: snapshot [1-9][0-9]* bytes \+ index [1-9][0-9]* bytes, [0-4] of 4 rules indexed on [0-9]+ header fields?$'
 run 0 show
 has '^default drop$'
 has '^# rule 1: pass in, [0-9]+ instructions$'
@@ -60,8 +61,10 @@ sleep 1 # let traffic reach the rules
 run 0 stats
 has '^generation [0-9]+, [0-9]+ reconfigurations, last took [0-9.]+ ms$'
 has '^default +[0-9]+ +[0-9]+$'
+has '^running configuration: 4 rules, compiled in [0-9.]+ ms, snapshot [1-9][0-9]* bytes \+ index [1-9][0-9]* bytes, [0-4] rules? indexed on [0-9]+ header fields?$'
 run 0 stats --json
 "$JQ" -e '(.rules | length) == 4 and .reconfigurations >= 3 and (.adapters | length) == 2
+          and .compile_ns > 0 and .snapshot_bytes > 0 and .index_bytes > 0
           and ([.adapters[].rx_seen] | add) > 0 and .default.hits_in >= 0' "$WORK/out" >/dev/null ||
     { fail "stats --json: unexpected object"; sed 's/^/  | /' "$WORK/out" >&2; }
 

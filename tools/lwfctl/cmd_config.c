@@ -19,7 +19,11 @@ static const char load_help[] =
     "Compiles RULES (pcap-filter expressions, checked with the driver's own\n"
     "validator) and replaces the running configuration. Returns once no CPU can\n"
     "classify another packet with the old rules; prints the new generation and\n"
-    "how long that grace period took.\n"
+    "how long that grace period took, then what the driver's compile cost: its\n"
+    "time, the snapshot's and the rule index's bytes, and how many rules the\n"
+    "index keys on header values. A configuration over a limit (rules, program\n"
+    "size, blob or snapshot bytes: docs/rules.md) is refused whole, with the\n"
+    "reason, and the running one stays.\n"
     "\n"
     "  --device D  control device (default: $NDISEMU_DEVICE, else\n"
     "              $XDG_RUNTIME_DIR/ndisemu-hotlwf.sock, else /run/user/UID/... or\n"
@@ -94,7 +98,7 @@ static int send_config(const char *device, const struct lwf_rules *rules)
         fprintf(stderr, "lwfctl load: %s\n", err);
         return LWF_EXIT_FAIL;
     }
-    if (st != HL_STATUS_SUCCESS || got < sizeof(res)) {
+    if (st != HL_STATUS_SUCCESS || got < HL_SET_CONFIG_RESULT_V1_SIZE) {
         fprintf(stderr, "lwfctl load: the device failed the request (NTSTATUS 0x%08x, %zu bytes)\n",
                 (unsigned)st, got);
         return LWF_EXIT_FAIL;
@@ -109,6 +113,14 @@ static int send_config(const char *device, const struct lwf_rules *rules)
     printf("loaded %zu rule%s, default %s: generation %llu, grace period %.3f ms\n", rules->count,
            rules->count == 1 ? "" : "s", lwf_action_name(rules->default_action),
            (unsigned long long)res.generation, (double)res.grace_ns / 1e6);
+    /* A driver from before the compile figures answers with the first 280 bytes only. */
+    if (got >= sizeof(res))
+        printf("compiled in %.3f ms: snapshot %llu bytes + index %llu bytes, %u of %zu rule%s "
+               "indexed on %u header field%s\n",
+               (double)res.compile_ns / 1e6, (unsigned long long)res.snapshot_bytes,
+               (unsigned long long)res.index_bytes, (unsigned)res.rules_indexed, rules->count,
+               rules->count == 1 ? "" : "s", (unsigned)res.index_fields,
+               res.index_fields == 1 ? "" : "s");
     return LWF_EXIT_OK;
 }
 

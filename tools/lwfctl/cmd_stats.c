@@ -14,8 +14,10 @@ static const char stats_help[] =
     "usage: lwfctl stats [--json] [--device D]\n"
     "\n"
     "Prints the configuration generation, the number of reconfigurations and\n"
-    "the latency of the last one (grace period included), hits per rule and of\n"
-    "the default action per direction, and packets seen and dropped per adapter.\n"
+    "the latency of the last one (grace period included); what the running\n"
+    "configuration cost to compile (time, snapshot and rule index bytes, rules\n"
+    "indexed); hits per rule and of the default action per direction, and\n"
+    "packets seen and dropped per adapter.\n"
     "\n"
     "  --json      one JSON object instead of tables\n"
     "  --device D  control device (default: $NDISEMU_DEVICE, else\n"
@@ -32,10 +34,16 @@ struct stats {
 /* Bounds every count by the bytes actually received before pointing into them. */
 static int stats_parse(const uint8_t *buf, size_t len, struct stats *s)
 {
-    memcpy(&s->h, buf, sizeof(s->h));
-    if (s->h.version != HL_STATS_VERSION || s->h.header_size < sizeof(s->h) ||
+    if (len < HL_STATS_HEADER_V1_SIZE)
+        return -1;
+    memset(&s->h, 0, sizeof(s->h));
+    memcpy(&s->h, buf, len < sizeof(s->h) ? len : sizeof(s->h));
+    if (s->h.version != HL_STATS_VERSION || s->h.header_size < HL_STATS_HEADER_V1_SIZE ||
         s->h.header_size > len || s->h.rule_count > HL_MAX_RULES)
         return -1;
+    /* A driver from before the compile figures sends a 64-byte header: they read 0. */
+    if (s->h.header_size < sizeof(s->h))
+        memset((uint8_t *)&s->h + s->h.header_size, 0, sizeof(s->h) - s->h.header_size);
     size_t rules_bytes = (size_t)s->h.rule_count * sizeof(struct hl_stats_rule);
     size_t rest = len - s->h.header_size;
     if (rules_bytes > rest ||
@@ -81,6 +89,11 @@ static void print_json(const struct stats *s)
     printf("{\"generation\":%llu,\"reconfigurations\":%llu,\"last_reconfig_ns\":%llu,",
            (unsigned long long)s->h.generation, (unsigned long long)s->h.reconfig_count,
            (unsigned long long)s->h.last_reconfig_ns);
+    printf("\"compile_ns\":%llu,\"snapshot_bytes\":%llu,\"index_bytes\":%llu,"
+           "\"rules_indexed\":%u,\"index_fields\":%u,",
+           (unsigned long long)s->h.compile_ns, (unsigned long long)s->h.snapshot_bytes,
+           (unsigned long long)s->h.index_bytes, (unsigned)s->h.rules_indexed,
+           (unsigned)s->h.index_fields);
     printf("\"default\":{\"hits_in\":%llu,\"hits_out\":%llu},\"rules\":[",
            (unsigned long long)s->h.default_in, (unsigned long long)s->h.default_out);
     for (uint32_t i = 0; i < s->h.rule_count; i++)
@@ -109,6 +122,13 @@ static void print_table(const struct stats *s)
     printf("generation %llu, %llu reconfiguration%s, last took %.3f ms\n\n",
            (unsigned long long)s->h.generation, (unsigned long long)s->h.reconfig_count,
            s->h.reconfig_count == 1 ? "" : "s", (double)s->h.last_reconfig_ns / 1e6);
+    printf("running configuration: %u rule%s, compiled in %.3f ms, snapshot %llu bytes + "
+           "index %llu bytes, %u rule%s indexed on %u header field%s\n\n",
+           (unsigned)s->h.rule_count, s->h.rule_count == 1 ? "" : "s",
+           (double)s->h.compile_ns / 1e6, (unsigned long long)s->h.snapshot_bytes,
+           (unsigned long long)s->h.index_bytes, (unsigned)s->h.rules_indexed,
+           s->h.rules_indexed == 1 ? "" : "s", (unsigned)s->h.index_fields,
+           s->h.index_fields == 1 ? "" : "s");
     printf("%-8s %20s %20s\n", "rule", "hits in", "hits out");
     for (uint32_t i = 0; i < s->h.rule_count; i++)
         printf("%-8u %20llu %20llu\n", i + 1, (unsigned long long)s->rules[i].hits_in,
@@ -153,7 +173,7 @@ int lwf_cmd_stats(int argc, char **argv)
     }
     if (optind != argc)
         return lwf_usage_error("stats", "too many arguments");
-    if (lwf_query("stats", device, HL_IOCTL_GET_STATS, sizeof(struct hl_stats_header),
+    if (lwf_query("stats", device, HL_IOCTL_GET_STATS, HL_STATS_HEADER_V1_SIZE,
                   offsetof(struct hl_stats_header, size_needed), &buf, &len) != 0)
         return LWF_EXIT_FAIL;
     if (stats_parse(buf, len, &s) != 0) {
