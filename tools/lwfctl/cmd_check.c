@@ -125,8 +125,11 @@ static int classify_capture(const char *path, const struct hl_view *view, enum h
     /* The rules were compiled for Ethernet; on any other link type the
      * offsets would point at the wrong fields. */
     if (pcap_datalink(p) != DLT_EN10MB) {
-        fprintf(stderr, "lwfctl check: %s: link type %s, only Ethernet (EN10MB) is supported\n",
-                path, pcap_datalink_val_to_name(pcap_datalink(p)));
+        /* libpcap has no name for a link type it does not know: NULL. */
+        const char *name = pcap_datalink_val_to_name(pcap_datalink(p));
+        fprintf(stderr,
+                "lwfctl check: %s: link type %d (%s), only Ethernet (EN10MB) is supported\n", path,
+                pcap_datalink(p), name != NULL ? name : "unknown");
         pcap_close(p);
         return LWF_EXIT_USAGE;
     }
