@@ -34,7 +34,7 @@ esac
 [ -n "$dir" ] || { echo "fuzz.sh: --build-dir needs a directory" >&2; exit 2; }
 
 if [ $build -eq 1 ]; then
-    cmake -S . -B "$dir" -DHL_FUZZ=ON -DCMAKE_C_COMPILER=clang >/dev/null
+    cmake -S . -B "$dir" -DHL_FUZZ=ON -DCMAKE_C_COMPILER=clang -DHL_SANITIZE=address >/dev/null
 fi
 list="$dir/fuzz_targets.txt"
 [ -f "$list" ] || { echo "fuzz.sh: no $list: is $dir an HL_FUZZ=ON build?" >&2; exit 2; }
