@@ -114,7 +114,7 @@ void emu_work_queue(void (*fn)(void *ctx), void *ctx, const char *module, const 
     w->ctx = ctx;
     w->module = module ? module : "ndisemu";
     w->callback = callback ? callback : "WorkItem";
-    emu_handoff_capture(&w->from);
+    emu_handoff_capture(&w->from); /* the worker reads it after g_lock hands it w */
     w->next = NULL;
     pthread_mutex_lock(&g_lock);
     *g_tail = w;
