@@ -3,10 +3,22 @@
  * with long names and values: nothing is cut short. A keyword longer than
  * ndisemu's old 127-character buffer was truncated, so reading it returned
  * the value of another parameter, the one named by its first 127 characters.
+ * A FriendlyName longer than ndisemu keeps is refused at registration
+ * rather than registered shortened.
  */
 #include "ndis_test_filter.h"
 
-static struct tf_driver cfgd;
+static struct tf_driver cfgd, longd;
+static WCHAR long_friendly[200];
+
+static void long_friendly_name(PNDIS_FILTER_DRIVER_CHARACTERISTICS ch)
+{
+    char name[200];
+    memset(name, 'F', sizeof(name) - 1);
+    name[sizeof(name) - 1] = 0;
+    emu_ascii_to_ndis_string(name, long_friendly, sizeof(long_friendly) / sizeof(WCHAR),
+                             &ch->FriendlyName);
+}
 
 static NDIS_STRING wide(const char *s, WCHAR *buf, size_t cap)
 {
@@ -68,6 +80,12 @@ int main(void)
 
     NdisCloseConfiguration(cfg);
     NdisFDeregisterFilterDriver(cfgd.handle);
+
+    tf_customize = long_friendly_name;
+    CHECK(tf_register(&longd, "longname") != NDIS_STATUS_SUCCESS);
+    tf_customize = NULL;
+    if (longd.handle != NULL)
+        NdisFDeregisterFilterDriver(longd.handle);
     emu_kernel_shutdown();
     if (t_failures)
         fprintf(stderr, "ndis_config_test: %d failure(s)\n", t_failures);
