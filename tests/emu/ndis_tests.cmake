@@ -3,7 +3,7 @@
 # from inside the test binary (emu_test_register_inline_driver), so none
 # needs the driver loader. argv[1] = seconds for the timed ones.
 set(NDIS_TESTS ndis_nbl_test ndis_stack_test ndis_rwlock_test ndis_churn_test
-               ndis_lifecycle_test ndis_control_test)
+               ndis_lifecycle_test ndis_control_test ndis_config_test)
 foreach(t IN LISTS NDIS_TESTS)
   add_executable(${t} ${CMAKE_CURRENT_LIST_DIR}/${t}.c)
   target_link_libraries(${t} PRIVATE ndisemu)
