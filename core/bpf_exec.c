@@ -10,27 +10,28 @@
  *   - tests: a packet load followed by a conditional jump on a constant
  *     (the shape of nearly every pcap-filter test: "ldh [12]; jeq #0x800")
  *     fused into one op. The jump stays in place at its own index for the
- *     paths that jump to it directly; the test carries the jump's targets.
- *     JEQ and JSET both become "(A & mask) == value" (JSET with its targets
- *     swapped), JGE #c becomes JGT #c-1 (or an always-true test for c = 0);
+ *     paths that jump to it directly; the test carries the jump's targets;
  *   - a jump on a constant reached only from tests that loaded the same
  *     bytes ("ldh [12]; jeq #0x86dd; ...; jeq #0x800": the second jump
  *     tests the same halfword) becomes a test itself, reloading them: the
  *     load gives the same A (same packet, X unchanged, since tests do not
- *     write X) and cannot fail where the first one did not.
- * The equality tests run in a loop of their own ahead of the switch, so a
- * chain of them (most of a pcap-filter program's path) costs no indirect
- * jump at all: on a modern CPU that jump, shared by every op, is what an
- * interpreter's time goes to when the next op is hard to predict, far more
- * than the instructions around it. A return is checked before the switch
- * for the same reason.
+ *     write X) and cannot fail where the first one did not;
+ *   - fast tests: a JEQ, or a JSET whose A nobody reads afterwards, on a
+ *     load ending 4 bytes or more into the packet, reads the 4 bytes that
+ *     end where the load ends, keeps "& mask" of them, and compares for
+ *     equality (JSET with its targets swapped). Other tests are exact.
+ * The fast absolute tests run in a loop of their own ahead of the switch,
+ * so a chain of them (most of a pcap-filter program's path) costs no
+ * indirect jump at all: on a modern CPU that jump, shared by every op, is
+ * what an interpreter's time goes to when the next op is hard to predict,
+ * far more than the instructions around it. A return is checked before the
+ * switch for the same reason.
  * Loads are specialised twice, by instantiating the same loop for a packet
  * in one segment (the bounds check is one comparison against its length)
  * and for a split packet, where a window remembers the last segment a load
  * fitted in, so that the headers behind a separate Ethernet-header MDL are
- * read in place too; a load straddling segments is gathered byte by byte.
- * A test reads 4 bytes and shifts whatever its width when the 4 bytes are
- * there, and takes the exact path near a segment's end.
+ * read in place too; a load past the window that fits in the next segment
+ * moves it there; a load straddling segments is gathered byte by byte.
  *
  * Portable C11 that MSVC compiles: a switch (no computed goto), no VLA, no
  * recursion, no allocation. Jumps only go forward (the validator), so at
@@ -66,14 +67,14 @@ enum {
     O_TEST_IND,
     O_TEST_EXACT_ABS,
     O_TEST_EXACT_IND,
-    /* Loads, in the order decode_test uses: kind = op - O_LDW_ABS. */
+    /* Loads, in the order hl_bpf_decode uses: kind = op - O_LDW_ABS. */
     O_LDW_ABS,
     O_LDH_ABS,
     O_LDB_ABS,
     O_LDW_IND,
     O_LDH_IND,
     O_LDB_IND,
-    /* Jumps on a constant, in the order decode_test uses. */
+    /* Jumps on a constant, in the order decode_test uses: cond = op - O_JEQ_K. */
     O_JEQ_K,
     O_JGT_K,
     O_JGE_K,
