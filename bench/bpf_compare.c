@@ -227,12 +227,14 @@ static int set_load(struct set *s, const char *exprs, const char *const *pcaps, 
 }
 
 /* Every program on every packet, packet-major as a classifier runs its rules. */
-static __attribute__((noinline)) unsigned long long pass_hl(const struct set *s, int shape)
+/* Packets [from, to) of the set: a chunk, or the whole pass. */
+static __attribute__((noinline)) unsigned long long pass_hl(const struct set *s, int shape,
+                                                            unsigned from, unsigned to)
 {
     unsigned long long hits = 0;
     unsigned i, j;
 
-    for (i = 0; i < s->npkts; i++) {
+    for (i = from; i < to; i++) {
         const struct pkt *p = &s->pkts[i];
         for (j = 0; j < s->nprogs; j++)
             hits += hl_bpf_exec(s->progs[j].ops, p->seg[shape], p->nseg[shape], p->wirelen) != 0;
@@ -240,12 +242,13 @@ static __attribute__((noinline)) unsigned long long pass_hl(const struct set *s,
     return hits;
 }
 
-static __attribute__((noinline)) unsigned long long pass_pcap(const struct set *s)
+static __attribute__((noinline)) unsigned long long pass_pcap(const struct set *s, unsigned from,
+                                                              unsigned to)
 {
     unsigned long long hits = 0;
     unsigned i, j;
 
-    for (i = 0; i < s->npkts; i++) {
+    for (i = from; i < to; i++) {
         const struct pkt *p = &s->pkts[i];
         for (j = 0; j < s->nprogs; j++)
             hits += bpf_filter(s->progs[j].bpf.bf_insns, p->data, p->wirelen, p->caplen) != 0;
@@ -254,9 +257,9 @@ static __attribute__((noinline)) unsigned long long pass_pcap(const struct set *
 }
 
 /* side: 0..BPFCMP_SHAPES-1 is hl_bpf_exec on that shape, BPFCMP_SHAPES is bpf_filter. */
-static unsigned long long pass(const struct set *s, int side)
+static unsigned long long pass(const struct set *s, int side, unsigned from, unsigned to)
 {
-    return side < BPFCMP_SHAPES ? pass_hl(s, side) : pass_pcap(s);
+    return side < BPFCMP_SHAPES ? pass_hl(s, side, from, to) : pass_pcap(s, from, to);
 }
 
 static double now_ns(void)
@@ -267,14 +270,47 @@ static double now_ns(void)
     return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, unsigned long n)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * ns per pass of one side over rounds [r0, r1): per chunk, the median of
+ * its rounds, summed over the chunks. t holds [round][chunk]; tmp, r1 - r0.
+ */
+static double robust_pass(const double *t, unsigned nchunks, unsigned long r0, unsigned long r1,
+                          double *tmp)
+{
+    double sum = 0;
+    unsigned long r;
+    unsigned c;
+
+    for (c = 0; c < nchunks; c++) {
+        for (r = r0; r < r1; r++)
+            tmp[r - r0] = t[r * nchunks + c];
+        sum += median(tmp, r1 - r0);
+    }
+    return sum;
+}
+
 int bpfcmp_run(const char *exprs, const char *const *pcaps, unsigned npcaps, double seconds,
                struct bpfcmp_result *r, char *err, size_t errlen)
 {
     struct set s;
-    double spent[BPFCMP_SHAPES + 1] = {0}, t0, start;
-    unsigned long passes = 0;
-    unsigned long long want = 0;
-    int side, k, rc = 0;
+    double *t[BPFCMP_SHAPES + 1] = {NULL}, *tmp = NULL, start;
+    unsigned long rounds = 0, cap = 0;
+    unsigned nchunks, c;
+    unsigned long long want;
+    int side, k, g, rc = 0;
 
     memset(r, 0, sizeof(*r));
     if (set_load(&s, exprs, pcaps, npcaps, err, errlen) != 0)
@@ -282,29 +318,84 @@ int bpfcmp_run(const char *exprs, const char *const *pcaps, unsigned npcaps, dou
     r->nprogs = s.nprogs;
     r->npkts = s.npkts;
     r->runs_per_pass = (unsigned long)s.nprogs * s.npkts;
-    want = pass_pcap(&s);
+    want = pass_pcap(&s, 0, s.npkts);
     r->matches = want;
-    /* Interleaved: each round runs every side once, in an order rotated by the round. */
+    nchunks = (s.npkts + BPFCMP_CHUNK - 1) / BPFCMP_CHUNK;
     start = now_ns();
     do {
-        for (k = 0; k <= BPFCMP_SHAPES; k++) {
-            unsigned long long got;
+        unsigned long long got[BPFCMP_SHAPES + 1] = {0};
 
-            side = (int)((k + passes) % (BPFCMP_SHAPES + 1));
-            t0 = now_ns();
-            got = pass(&s, side);
-            spent[side] += now_ns() - t0;
-            if (got != want) {
-                snprintf(err, errlen, "%s matched %llu program runs, bpf_filter %llu",
-                         side_names[side], got, want);
-                rc = -1;
+        if (rounds == cap) {
+            cap = cap ? cap * 2 : 64;
+            for (side = 0; side <= BPFCMP_SHAPES; side++) {
+                double *nt = realloc(t[side], cap * nchunks * sizeof(double));
+                if (nt == NULL)
+                    goto oom;
+                t[side] = nt;
             }
         }
-        passes++;
-    } while (rc == 0 && (now_ns() - start) < seconds * 1e9);
-    for (side = 0; side < BPFCMP_SHAPES; side++)
-        r->ns_hl[side] = spent[side] / ((double)passes * (double)r->runs_per_pass);
-    r->ns_pcap = spent[BPFCMP_SHAPES] / ((double)passes * (double)r->runs_per_pass);
+        for (c = 0; c < nchunks; c++) {
+            unsigned from = c * BPFCMP_CHUNK;
+            unsigned to = from + BPFCMP_CHUNK < s.npkts ? from + BPFCMP_CHUNK : s.npkts;
+
+            for (k = 0; k <= BPFCMP_SHAPES; k++) {
+                double t0;
+
+                side = (int)((k + c + rounds) % (BPFCMP_SHAPES + 1));
+                t0 = now_ns();
+                got[side] += pass(&s, side, from, to);
+                t[side][rounds * nchunks + c] = now_ns() - t0;
+            }
+        }
+        for (side = 0; side <= BPFCMP_SHAPES; side++)
+            if (got[side] != want) {
+                snprintf(err, errlen, "%s matched %llu program runs, bpf_filter %llu",
+                         side_names[side], got[side], want);
+                rc = -1;
+                goto out;
+            }
+        rounds++;
+    } while (rounds < BPFCMP_MIN_ROUNDS || (now_ns() - start) < seconds * 1e9);
+    r->rounds = rounds;
+    tmp = malloc(rounds * sizeof(*tmp));
+    if (tmp == NULL)
+        goto oom;
+    {
+        double pcap = robust_pass(t[BPFCMP_SHAPES], nchunks, 0, rounds, tmp);
+
+        r->ns_pcap = pcap / (double)r->runs_per_pass;
+        for (side = 0; side < BPFCMP_SHAPES; side++) {
+            double hl = robust_pass(t[side], nchunks, 0, rounds, tmp);
+
+            r->ns_hl[side] = hl / (double)r->runs_per_pass;
+            r->ratio[side] = pcap / hl;
+            r->ratio_lo[side] = 1e30;
+            r->ratio_hi[side] = 0;
+        }
+    }
+    /* The spread: the same figure from each of BPFCMP_GROUPS disjoint slices of the rounds. */
+    for (g = 0; g < BPFCMP_GROUPS; g++) {
+        unsigned long r0 = rounds * (unsigned long)g / BPFCMP_GROUPS;
+        unsigned long r1 = rounds * (unsigned long)(g + 1) / BPFCMP_GROUPS;
+        double pcap = robust_pass(t[BPFCMP_SHAPES], nchunks, r0, r1, tmp);
+
+        for (side = 0; side < BPFCMP_SHAPES; side++) {
+            double ratio = pcap / robust_pass(t[side], nchunks, r0, r1, tmp);
+
+            if (ratio < r->ratio_lo[side])
+                r->ratio_lo[side] = ratio;
+            if (ratio > r->ratio_hi[side])
+                r->ratio_hi[side] = ratio;
+        }
+    }
+    goto out;
+oom:
+    snprintf(err, errlen, "out of memory");
+    rc = -1;
+out:
+    for (side = 0; side <= BPFCMP_SHAPES; side++)
+        free(t[side]);
+    free(tmp);
     set_free(&s);
     return rc;
 }
@@ -324,7 +415,7 @@ int bpfcmp_once(const char *exprs, const char *const *pcaps, unsigned npcaps, co
     }
     if (set_load(&s, exprs, pcaps, npcaps, err, errlen) != 0)
         return -1;
-    fprintf(out, "matches %llu\nruns %lu\n", pass(&s, k), (unsigned long)s.nprogs * s.npkts);
+    fprintf(out, "matches %llu\nruns %lu\n", pass(&s, k, 0, s.npkts), (unsigned long)s.nprogs * s.npkts);
     set_free(&s);
     return 0;
 }
@@ -336,10 +427,12 @@ void bpfcmp_print(FILE *f, const struct bpfcmp_result *r)
     int k;
 
     fprintf(f, "| packets (hl_bpf_exec) | hl_bpf_exec ns/run | bpf_filter ns/run (contiguous) | "
-               "bpf_filter / hl_bpf_exec |\n|---|---:|---:|---:|\n");
+               "bpf_filter / hl_bpf_exec | spread |\n|---|---:|---:|---:|---:|\n");
     for (k = 0; k < BPFCMP_SHAPES; k++)
-        fprintf(f, "| %s | %.2f | %.2f | %.2f |\n", shape_names[k], r->ns_hl[k], r->ns_pcap,
-                r->ns_hl[k] > 0 ? r->ns_pcap / r->ns_hl[k] : 0.0);
-    fprintf(f, "\n%u programs x %u packets, %llu matches per pass\n", r->nprogs, r->npkts,
-            r->matches);
+        fprintf(f, "| %s | %.2f | %.2f | %.2f | %.2f .. %.2f |\n", shape_names[k], r->ns_hl[k],
+                r->ns_pcap, r->ratio[k], r->ratio_lo[k], r->ratio_hi[k]);
+    fprintf(f, "\n%u programs x %u packets, %llu matches per pass; %lu interleaved rounds of "
+               "%u-packet chunks: per chunk the median of its rounds; spread: the ratio from "
+               "each fifth of the rounds\n",
+            r->nprogs, r->npkts, r->matches, r->rounds, BPFCMP_CHUNK);
 }

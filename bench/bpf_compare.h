@@ -33,18 +33,35 @@ enum bpfcmp_shape {
     BPFCMP_SHAPES
 };
 
+/*
+ * Interleaved at a fine grain, so that a burst of other load on the machine
+ * spoils a few samples, not the figure: each round walks the packets in
+ * chunks of BPFCMP_CHUNK, and times every side on a chunk (in an order
+ * rotated by chunk and round) before moving to the next. A side's time per
+ * pass is, summed over the chunks, the median of that chunk's times over the
+ * rounds; the ratio is bpf_filter's over hl_bpf_exec's. Its spread: the
+ * lowest and highest ratio the same method gives on each of BPFCMP_GROUPS
+ * disjoint slices of the rounds.
+ */
+#define BPFCMP_CHUNK 128u
+#define BPFCMP_GROUPS 5
+#define BPFCMP_MIN_ROUNDS 15ul
+
 struct bpfcmp_result {
     unsigned nprogs, npkts;
     unsigned long runs_per_pass; /* nprogs * npkts */
+    unsigned long rounds;
     double ns_hl[BPFCMP_SHAPES]; /* per program run */
     double ns_pcap;              /* bpf_filter, contiguous */
+    double ratio[BPFCMP_SHAPES]; /* bpf_filter / hl_bpf_exec */
+    double ratio_lo[BPFCMP_SHAPES], ratio_hi[BPFCMP_SHAPES]; /* its spread */
     unsigned long long matches;  /* verdicts != 0 in one pass, as a sanity figure */
 };
 
 /*
  * Loads expressions (one per line, '#' comments) and the packets of the
- * pcaps, then times `passes` interleaved passes of each (or, with passes 0,
- * about `seconds`). Returns 0, or -1 with a message in err.
+ * pcaps, then times interleaved rounds for about `seconds` (at least
+ * BPFCMP_MIN_ROUNDS). Returns 0, or -1 with a message in err.
  */
 int bpfcmp_run(const char *exprs, const char *const *pcaps, unsigned npcaps, double seconds,
                struct bpfcmp_result *r, char *err, size_t errlen);

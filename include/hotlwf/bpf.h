@@ -74,19 +74,18 @@ uint32_t hl_bpf_run(const struct hl_bpf_insn *insns, size_t count, const struct 
 
 /*
  * A validated program pre-decoded for speed (core/bpf_exec.c): one op per
- * instruction, jump targets resolved to absolute indices, a dense opcode
- * space, and a packet load followed by a conditional jump on a constant
- * fused into one op. Built once, when a configuration is compiled; the
+ * instruction, jump targets resolved, a dense opcode space, and a packet
+ * load followed by a conditional jump on a constant fused into one test. Built once, when a configuration is compiled; the
  * datapath only reads it. Treat the fields as private.
  */
 struct hl_bpf_op {
     uint8_t op;
-    uint8_t reserved0;
-    uint16_t jt; /* index of the next op when the condition holds; JA's target */
-    uint16_t jf; /* index of the next op when it does not */
-    uint16_t reserved1;
-    uint32_t k;  /* the operand; a fused load's offset */
-    uint32_t k2; /* a fused jump's constant */
+    uint8_t n;      /* a test's load width (and condition) */
+    uint16_t jt;   /* byte offset of the next op when the condition holds; JA's target */
+    uint16_t jf;   /* byte offset of the next op when it does not */
+    uint16_t off;  /* a test's load offset (where it ends, for the fast ones) */
+    uint32_t k;    /* the operand; a fast test's mask */
+    uint32_t k2;   /* a test's constant */
 };
 
 /*
