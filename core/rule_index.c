@@ -33,8 +33,8 @@
  * dropped, which only loses precision.
  *
  * Build: two walks over the rules (count facts; choose keys, kept), then the
- * fill, with about 580 KiB of scratch (the walk's stack, the accepting
- * paths and a count-min sketch of 2 x 65,536 counters), 8 bytes per key
+ * fill, with 70 to 580 KiB of scratch (the walk's stack, the accepting
+ * paths and a count-min sketch of 2 x 1,024 to 65,536 counters), 8 bytes per key
  * chosen and a temporary (slot, rule) pair per entry; then one allocation
  * holds the hash table (open addressing, per direction and field), the
  * rule lists and the unindexed lists. The
@@ -63,7 +63,13 @@
  * 16 bytes plus 4 MiB of lists, whatever the rules.
  */
 #define HL_IDX_MAX_ENTRIES (8u * HL_MAX_RULES)
-#define SKETCH_SIZE 65536u /* fact counters per hash of the count-min sketch */
+/*
+ * Fact counters per hash of the count-min sketch: 16 per rule, a power of
+ * two between 1,024 and 65,536, so that a small rule set (reconfigured a
+ * thousand times a second) does not clear half a megabyte each time.
+ */
+#define SKETCH_MIN 1024u
+#define SKETCH_MAX 65536u
 
 enum { S_UNKNOWN, S_CONST, S_FIELD, S_MSH };
 
@@ -101,7 +107,8 @@ struct scratch {
     struct state stack[HL_IDX_STACK];
     struct path paths[HL_IDX_PATHS];
     uint32_t npaths;
-    uint32_t sketch[2][SKETCH_SIZE];
+    uint32_t *sketch[2]; /* [sketch_mask + 1] each, after the struct in its allocation */
+    uint32_t sketch_mask;
     struct key keys[HL_IDX_KEYS];
     uint32_t nkeys;
     uint32_t steps_left; /* of HL_IDX_WALK_STEPS, for this walk over the rule set */
@@ -127,8 +134,7 @@ static uint32_t fact_hash(const struct hl_field *f, uint32_t value, uint32_t see
 {
     uint32_t h = mix(value ^ seed);
     h = mix(h ^ f->off ^ ((uint32_t)f->size << 24) ^ ((uint32_t)f->ind << 28));
-    h = mix(h ^ f->mask ^ (f->msh << 8));
-    return h % SKETCH_SIZE;
+    return mix(h ^ f->mask ^ (f->msh << 8));
 }
 
 /*
@@ -138,7 +144,8 @@ static uint32_t fact_hash(const struct hl_field *f, uint32_t value, uint32_t see
  */
 static uint32_t *counter(struct scratch *sc, const struct fact *t, int which)
 {
-    return &sc->sketch[which][fact_hash(&t->f, t->value, which ? 0x85ebca6bu : 0x9e3779b9u)];
+    return &sc->sketch[which][fact_hash(&t->f, t->value, which ? 0x85ebca6bu : 0x9e3779b9u) &
+                              sc->sketch_mask];
 }
 
 static uint32_t fact_count(struct scratch *sc, const struct fact *t)
@@ -529,16 +536,22 @@ int hl_index_build(const struct hl_rule *rules, uint32_t nrules, const struct hl
     } *stored;
     uint32_t *first, nstored = 0;
     uint64_t bound = 0;
+    uint32_t sketch;
 
     *out = NULL;
     *bytes = 0;
     if (nrules == 0)
         return HL_OK;
-    sc = a->alloc(a->ctx, sizeof(*sc) + nrules);
+    for (sketch = SKETCH_MIN; sketch < SKETCH_MAX && sketch < 16u * nrules; sketch *= 2)
+        ;
+    sc = a->alloc(a->ctx, sizeof(*sc) + 2 * sketch * sizeof(uint32_t) + nrules);
     if (sc == NULL)
         return HL_E_NO_MEMORY;
-    memset(sc, 0, sizeof(*sc));
-    indexed = (uint8_t *)(sc + 1);
+    memset(sc, 0, sizeof(*sc) + 2 * sketch * sizeof(uint32_t));
+    sc->sketch[0] = (uint32_t *)(sc + 1);
+    sc->sketch[1] = sc->sketch[0] + sketch;
+    sc->sketch_mask = sketch - 1;
+    indexed = (uint8_t *)(sc->sketch[1] + sketch);
 
     /*
      * Walk 1: how common each equality is across the rule set, and a bound
