@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds every libFuzzer target (clang, ASan+UBSan, build-fuzz/) and runs each
 # for N seconds over its saved corpus, then prints one summary line per target:
-# executions, libFuzzer's coverage (cov: edges, ft: features), corpus size and
-# crashes. Exits non-zero if any target crashed, leaked or timed out.
+# executions, executions per second, libFuzzer's coverage (cov: edges, ft:
+# features), corpus size and crashes. Exits non-zero if any target crashed,
+# leaked or timed out.
 # New inputs go to BUILD/fuzz-corpus/NAME (the saved corpus in tests/ is only
 # read); a crashing input is saved as BUILD/fuzz-crashes/NAME-crash-*.
 set -euo pipefail
@@ -54,6 +55,7 @@ while read -r name corpus; do
     "$bin" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
         -artifact_prefix="$dir/fuzz-crashes/$name-" "$work" "$corpus" >"$log" 2>&1 || rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     cov=$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*' "$log" | tail -1)
     if [ $rc -eq 0 ]; then
         result="ok"
@@ -61,7 +63,8 @@ while read -r name corpus; do
         result="CRASH (exit $rc): $(grep -m1 -E 'ERROR|runtime error|Test unit written' "$log" || true)"
         failed=1
     fi
-    line=$(printf '%-16s %12s execs  %-36s %s' "$name" "${execs:-?}" "${cov:-cov: ?}" "$result")
+    line=$(printf '%-16s %12s execs %7s/s  %-36s %s' "$name" "${execs:-?}" "${rate:-?}" \
+        "${cov:-cov: ?}" "$result")
     echo "$line"
     summary="$summary$line"$'\n'
 done <"$list"

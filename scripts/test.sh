@@ -3,6 +3,8 @@
 #   build/       plain       ctest -L unit            (seconds)
 #   build-asan/  ASan+UBSan  ctest -L 'unit|stress'
 #   build-tsan/  TSan        ctest -L 'unit|stress'
+#   build-fuzz/  clang, ASan+UBSan, libFuzzer: every fuzz target for
+#                FUZZ_SECONDS (default 15) seconds (scripts/fuzz.sh)
 # Usage: scripts/test.sh [--quick]   (--quick: the plain build only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +26,6 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1 abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1 halt_on_error=1}"
 run build-asan address 'unit|stress'
 run build-tsan thread 'unit|stress'
+echo "== build-fuzz: scripts/fuzz.sh --seconds ${FUZZ_SECONDS:-15}"
+scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-15}"
 echo "== all test configurations passed"
