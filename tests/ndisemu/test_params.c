@@ -12,14 +12,7 @@
 #include "kernel.h"
 #include "session.h"
 
-static int failures;
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c);                  \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* name=value with value n bytes of a repeating pattern; returns the value's start. */
 static char *param(const char *name, size_t n, const char **value)
