@@ -39,6 +39,11 @@ storm() {
     top=$(awk -v h="$h" 'BEGIN { printf "%.3f", 1 - 80 / h }')
     vspace=$(awk -v h="$h" 'BEGIN { printf "%.3f", 85 / h }')
     bottom=$(awk -v h="$h" 'BEGIN { printf "%.3f", 45 / h }')
+    panels() { # OUTPUT TITLE: one page of rows x cols panels
+        echo "set terminal pngcairo size 1500,$h font 'sans,10'"
+        echo "set output '$1'"
+        echo "set multiplot layout $rows,$cols margins 0.05,0.98,$bottom,$top spacing 0.05,$vspace title '$2' font 'sans,13'"
+    }
     i=0
     while [ $i -lt "$n" ]; do
         # t pps outage-or-NaN reconfigs-sent
@@ -54,9 +59,7 @@ storm() {
     done
 
     {
-        echo "set terminal pngcairo size 1500,$((rows * 260 + 60)) font 'sans,10'"
-        echo "set output '$prefix-timeline.png'"
-        echo "set multiplot layout $rows,$cols margins 0.05,0.98,$bottom,$top spacing 0.05,$vspace title 'Throughput during the storm: $title' font 'sans,13'"
+        panels "$prefix-timeline.png" "Throughput during the storm: $title"
         echo "set xrange [0:*]; set yrange [0:$ymax]; set grid ytics lc rgb '#dddddd'"
         echo "set format y '%.1s%c'; set xlabel 'seconds' offset 0,0.5; set ylabel 'packets/s' offset 1,0"
         echo "set key off"
@@ -78,9 +81,7 @@ storm() {
     gnuplot "$tmp/timeline.gp"
 
     {
-        echo "set terminal pngcairo size 1500,$((rows * 260 + 60)) font 'sans,10'"
-        echo "set output '$prefix-latency.png'"
-        echo "set multiplot layout $rows,$cols margins 0.05,0.98,$bottom,$top spacing 0.05,$vspace title 'Reconfiguration latency, SET\\\\_CONFIG sent to answered (CDF of all $(jq -r .reps "$json") repetitions): $setup' font 'sans,13'"
+        panels "$prefix-latency.png" "Reconfiguration latency, SET\\\\_CONFIG sent to answered (CDF of all $(jq -r .reps "$json") repetitions): $setup"
         echo "set logscale x; set xrange [1:100000]; set yrange [0:1]; set grid xtics ytics lc rgb '#dddddd'"
         echo "set format x '10^{%T}'; set xlabel 'microseconds (log)' offset 0,0.5; set ylabel 'fraction' offset 1,0"
         echo "set key off"
