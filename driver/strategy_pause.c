@@ -42,6 +42,7 @@ HL_STRATEGY_READ_LEAVE HlEpochReadLeave;
 typedef struct _HL_PAUSE_MODULE {
     volatile LONG Awaiting; /* this round asked for a restart and it has not come yet */
     volatile LONG OnDrop;   /* what the last FilterSetModuleOptions installed */
+    volatile LONG Attached; /* NDIS has called FilterSetModuleOptions: FilterAttach returned */
 } HL_PAUSE_MODULE, *PHL_PAUSE_MODULE;
 
 static volatile LONG HlPauseDropping;
@@ -97,8 +98,11 @@ _Use_decl_annotations_ static NDIS_STATUS HlPauseSetModuleOptions(PHL_MODULE Mod
     PHL_PAUSE_MODULE Ctx = Module->StrategyContext;
     NDIS_FILTER_PARTIAL_CHARACTERISTICS Handlers;
     PNDIS_FILTER_PARTIAL_CHARACTERISTICS Partial = &Handlers;
-    LONG Drop = ReadAcquire(&HlPauseDropping);
+    LONG Drop;
 
+    /* Before reading the flag (both interlocked): see HlPauseRound. */
+    InterlockedExchange(&Ctx->Attached, TRUE);
+    Drop = ReadAcquire(&HlPauseDropping);
     NdisZeroMemory(&Handlers, sizeof(Handlers));
     Partial->Header.Type = NDIS_OBJECT_TYPE_FILTER_PARTIAL_CHARACTERISTICS;
     Partial->Header.Revision = NDIS_FILTER_PARTIAL_CHARACTERISTICS_REVISION_1;
@@ -125,8 +129,16 @@ _Use_decl_annotations_ static VOID HlPauseModuleRestarted(PHL_MODULE Module)
         HlPauseArrive();
 }
 
-/* Every attached module paused and restarted onto the handler set Drop selects; returns when all
- * did. */
+/*
+ * Every attached module paused and restarted onto the handler set Drop selects; returns when all
+ * did. A module is in the list from inside its FilterAttach, but NdisFRestartFilter is for a
+ * module whose attach is over (ndisemu's verifier: state): one NDIS has not yet called
+ * FilterSetModuleOptions for is skipped, and needs no restart. The round stores the flag and
+ * then reads Attached; FilterSetModuleOptions stores Attached and then reads the flag, all
+ * interlocked (sequentially consistent): if the round read Attached as FALSE, that
+ * FilterSetModuleOptions reads this round's flag, so the module starts on the handler set the
+ * round asks for, and until then it is Paused and runs no handler at all.
+ */
 _IRQL_requires_(PASSIVE_LEVEL) static VOID HlPauseRound(_In_ LONG Drop)
 {
     PLIST_ENTRY Entry;
@@ -141,6 +153,8 @@ _IRQL_requires_(PASSIVE_LEVEL) static VOID HlPauseRound(_In_ LONG Drop)
         PHL_MODULE Module = CONTAINING_RECORD(Entry, HL_MODULE, Link);
         PHL_PAUSE_MODULE Ctx = Module->StrategyContext;
 
+        if (!InterlockedCompareExchange(&Ctx->Attached, TRUE, TRUE))
+            continue;
         InterlockedIncrement(&HlPausePending);
         InterlockedExchange(&Ctx->Awaiting, 1);
         if (NdisFRestartFilter(Module->FilterHandle) != NDIS_STATUS_SUCCESS &&
