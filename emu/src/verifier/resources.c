@@ -49,8 +49,8 @@ static const char *const g_kind_names[EMU_RES_KIND_COUNT] = {
     [EMU_RES_NB] = "NET_BUFFER(s)",
     [EMU_RES_MDL] = "MDL(s) from NdisAllocateMdl",
     [EMU_RES_WORKITEM] = "NDIS I/O work item(s)",
-    [EMU_RES_CONFIG] = "configuration handle(s) from NdisOpenConfigurationEx, never closed "
-                       "(SDV NdisOpenConfigurationEx)",
+    [EMU_RES_CONFIG] = ("configuration handle(s) from NdisOpenConfigurationEx, never closed "
+                        "(SDV NdisOpenConfigurationEx)"),
     [EMU_RES_GENERIC_OBJECT] = "generic object(s) from NdisAllocateGenericObject",
     [EMU_RES_TIMER] = "timer object(s) from NdisAllocateTimerObject",
 };
