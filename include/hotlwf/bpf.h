@@ -73,10 +73,11 @@ uint32_t hl_bpf_run(const struct hl_bpf_insn *insns, size_t count, const struct 
                     size_t nsegs, uint32_t wire_len);
 
 /*
- * A validated program pre-decoded for speed (core/bpf_exec.c): one op per
- * instruction, jump targets resolved, a dense opcode space, and a packet
- * load followed by a conditional jump on a constant fused into one test. Built once, when a configuration is compiled; the
- * datapath only reads it. Treat the fields as private.
+ * A validated program pre-decoded for speed (core/bpf_decode.c; run by
+ * core/bpf_exec.c): one op per instruction, jump targets resolved, a dense
+ * opcode space, and a packet load followed by a conditional jump on a
+ * constant fused into one test. Built once, when a configuration is
+ * compiled; the datapath only reads it. Treat the fields as private.
  */
 struct hl_bpf_op {
     uint8_t op;
