@@ -3,6 +3,7 @@
 #include "classify_scale.h"
 
 #include <hotlwf/config.h>
+#include <hotlwf/heap.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,18 +24,6 @@ struct point {
     double compile_ms; /* hl_config_compile, best of 3 */
     struct hl_snapshot_info info;
 };
-
-static void *xalloc(void *ctx, size_t n)
-{
-    (void)ctx;
-    return malloc(n);
-}
-
-static void xfree(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
 
 static double now_ns(void)
 {
@@ -67,7 +56,6 @@ static int parse(const char *spec, char *shape, size_t shape_len, unsigned *size
 
 static int point_make(struct point *pt, const char *shape, unsigned rules, char *err, size_t errlen)
 {
-    static const struct hl_alloc a = {xalloc, xfree, NULL};
     static const struct hl_adapter_id any; /* rules of every shape select all adapters */
     size_t len = 0;
     uint8_t *blob = bench_rules_blob(shape, rules, 0, &len, err, errlen);
@@ -85,7 +73,7 @@ static int point_make(struct point *pt, const char *shape, unsigned rules, char 
 
         hl_snapshot_free(pt->snap);
         pt->snap = NULL;
-        if (hl_config_compile(blob, len, &a, 2, &pt->snap, err, errlen) != HL_OK) {
+        if (hl_config_compile(blob, len, &hl_heap, 2, &pt->snap, err, errlen) != HL_OK) {
             free(blob);
             return -1;
         }

@@ -4,6 +4,7 @@
  */
 #include <getopt.h>
 #include <hotlwf/config.h>
+#include <hotlwf/heap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +14,9 @@
 #include "bpf_compare.h"
 #include "classify_scale.h"
 
-static void *xalloc(void *ctx, size_t n)
-{
-    (void)ctx;
-    return malloc(n);
-}
-
-static void xfree(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
-
 /* --compile SHAPE:N: hl_config_compile's time and memory for N rules of SHAPE (2 CPUs). */
 static int compile_cost(const char *arg)
 {
-    static const struct hl_alloc a = {xalloc, xfree, NULL};
     char shape[32], err[256];
     unsigned n = 0, rep;
     struct hl_snapshot *s = NULL;
@@ -50,7 +38,7 @@ static int compile_cost(const char *arg)
     /* The best of 5: the compile's own cost, not the machine's other load. */
     for (rep = 0; rep < 5; rep++) {
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (hl_config_compile(blob, len, &a, 2, &s, err, sizeof(err)) != HL_OK) {
+        if (hl_config_compile(blob, len, &hl_heap, 2, &s, err, sizeof(err)) != HL_OK) {
             fprintf(stderr, "hotlwf-bpfbench: %s\n", err);
             free(blob);
             return 1;

@@ -15,6 +15,7 @@
  * the saved corpus in ctest.
  */
 #include <hotlwf/config.h>
+#include <hotlwf/heap.h>
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -103,18 +104,6 @@ static uint32_t shape(const uint8_t *r, const uint8_t *raw, struct hl_bpf_insn *
     }
 }
 
-static void *xalloc(void *ctx, size_t n)
-{
-    (void)ctx;
-    return malloc(n);
-}
-
-static void xfree(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
-
 static void compare(const struct hl_view *v, const struct hl_rule_spec *spec, uint32_t n,
                     const struct hl_adapter_id *ad, const struct hl_seg *segs, size_t nsegs,
                     uint32_t wire)
@@ -145,7 +134,6 @@ static void compare(const struct hl_view *v, const struct hl_rule_spec *spec, ui
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct hl_alloc a = {xalloc, xfree, NULL};
     static struct hl_view view;
     struct hl_bpf_insn progs[MAX_RULES][MAX_INSNS];
     struct hl_rule_spec spec[MAX_RULES];
@@ -181,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     cut = data[pos++];
     if (hl_blob_encode(spec, n, HL_ACTION_DROP, blob, sizeof(blob), &len) != HL_OK ||
-        hl_config_compile(blob, len, &a, 1, &snap, NULL, 0) != HL_OK)
+        hl_config_compile(blob, len, &hl_heap, 1, &snap, NULL, 0) != HL_OK)
         abort(); /* every program here is valid */
     memset(&ad, 0, sizeof(ad));
     ad.ifindex = 1;

@@ -11,6 +11,7 @@
 #include "../bpf/bpf_testlib.h"
 
 #include <hotlwf/config.h>
+#include <hotlwf/heap.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,18 +174,6 @@ static void ruleset_free(struct ruleset *rs)
     free(rs->spec);
 }
 
-static void *xalloc(void *ctx, size_t n)
-{
-    (void)ctx;
-    return malloc(n);
-}
-
-static void xfree(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
-
 /* The linear classifier, from the rules as written. */
 static uint8_t reference(const struct ruleset *rs, uint8_t dflt, const struct hl_adapter_id *ad,
                          enum hl_direction dir, const struct hl_seg *segs, size_t nsegs,
@@ -209,7 +198,6 @@ static uint8_t reference(const struct ruleset *rs, uint8_t dflt, const struct hl
 static unsigned long check_set(const struct ruleset *rs, uint8_t dflt, const struct tl_capture *cap,
                                uint64_t *rng, uint32_t *indexed)
 {
-    static const struct hl_alloc a = {xalloc, xfree, NULL};
     struct hl_snapshot *snap = NULL;
     struct hl_snapshot_info info;
     struct hl_adapter_id ad[2];
@@ -224,7 +212,7 @@ static unsigned long check_set(const struct ruleset *rs, uint8_t dflt, const str
         exit(1);
     blob = malloc(len);
     if (hl_blob_encode(rs->spec, rs->n, dflt, blob, len, &len) != HL_OK ||
-        hl_config_compile(blob, len, &a, 1, &snap, reason, sizeof(reason)) != HL_OK) {
+        hl_config_compile(blob, len, &hl_heap, 1, &snap, reason, sizeof(reason)) != HL_OK) {
         fprintf(stderr, "FAIL: cannot compile the rule set: %s\n", reason);
         exit(1);
     }

@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "hotlwf/config.h"
+#include "hotlwf/heap.h"
 #include "rules_parse.h"
 
 static const char check_help[] =
@@ -31,18 +32,6 @@ static const char check_help[] =
     "\n"
     "Exit status: 0 all packets classified, 1 errors in RULES, 2 bad arguments or\n"
     "a truncated or malformed capture (lines for the packets before it are printed).\n";
-
-static void *heap_alloc(void *ctx, size_t size)
-{
-    (void)ctx;
-    return malloc(size);
-}
-
-static void heap_free(void *ctx, void *p)
-{
-    (void)ctx;
-    free(p);
-}
 
 static int mac_used(const struct lwf_rules *r, const uint8_t mac[6])
 {
@@ -83,7 +72,6 @@ static void make_adapter(const struct lwf_rules *r, const struct hl_selector *se
 
 static int build_snapshot(const struct lwf_rules *r, struct hl_snapshot **snap)
 {
-    static const struct hl_alloc heap = {heap_alloc, heap_free, NULL};
     char reason[256];
     size_t len = 0;
     int st = hl_blob_encode(r->specs, (uint32_t)r->count, r->default_action, NULL, 0, &len);
@@ -96,7 +84,7 @@ static int build_snapshot(const struct lwf_rules *r, struct hl_snapshot **snap)
         return -1;
     st = hl_blob_encode(r->specs, (uint32_t)r->count, r->default_action, blob, len, &len);
     if (st == HL_OK)
-        st = hl_config_compile(blob, len, &heap, 1, snap, reason, sizeof(reason));
+        st = hl_config_compile(blob, len, &hl_heap, 1, snap, reason, sizeof(reason));
     else
         snprintf(reason, sizeof(reason), "encoding failed");
     free(blob);
