@@ -636,3 +636,21 @@ void hlt_storm_setup(int argc, char **argv, unsigned ncpus, const char *stack,
         exit(2);
     }
 }
+
+void hlt_storm_host_check(struct emu_host *h, unsigned i, struct emu_host_figures *f)
+{
+    emu_host_figures(h, f);
+    printf("adapter %u: rx %llu delivered %llu dropped %llu | tx %llu reached %llu\n", i,
+           (unsigned long long)f->v[EMU_RX_ORIGINATED], (unsigned long long)f->v[EMU_RX_DELIVERED],
+           (unsigned long long)f->v[EMU_RX_DROPPED_BY_FILTER], (unsigned long long)f->v[EMU_TX_SENT],
+           (unsigned long long)f->v[EMU_TX_REACHED_MINIPORT]);
+    HLT_CHECK(f->v[EMU_RX_ORIGINATED] > 0, "adapter %u: no traffic", i);
+    HLT_CHECK(f->v[EMU_RX_RETURNED] == f->v[EMU_RX_ORIGINATED], "adapter %u: %llu of %llu back", i,
+              (unsigned long long)f->v[EMU_RX_RETURNED],
+              (unsigned long long)f->v[EMU_RX_ORIGINATED]);
+    HLT_CHECK(f->v[EMU_RX_DELIVERED] + f->v[EMU_RX_DROPPED_BY_FILTER] == f->v[EMU_RX_ORIGINATED],
+              "adapter %u: receives lost", i);
+    HLT_CHECK(f->v[EMU_RX_CORRUPTED] == 0 && f->v[EMU_TX_CORRUPTED] == 0, "adapter %u: corrupted",
+              i);
+    HLT_CHECK(f->v[EMU_TX_COMPLETED] == f->v[EMU_TX_SENT], "adapter %u: sends lost", i);
+}

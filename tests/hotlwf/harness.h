@@ -121,6 +121,10 @@ struct hlt_storm_setup {
 void hlt_storm_setup(int argc, char **argv, unsigned ncpus, const char *stack,
                      struct hlt_storm_setup *out);
 void hlt_churn_stop(struct hlt_churn *c);
+/* After a storm, storm host i: prints its figures into *f and checks that
+   it had traffic and lost, corrupted or kept nothing. */
+struct emu_host_figures;
+void hlt_storm_host_check(struct emu_host *h, unsigned i, struct emu_host_figures *f);
 void hlt_sleep_ms(unsigned ms);
 
 #endif
