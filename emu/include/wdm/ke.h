@@ -142,6 +142,7 @@ NTKERNELAPI VOID NTAPI KeSetTargetProcessorDpc(PRKDPC Dpc, CCHAR Number);
 NTKERNELAPI NTSTATUS NTAPI KeSetTargetProcessorDpcEx(PKDPC Dpc, PPROCESSOR_NUMBER ProcNumber);
 NTKERNELAPI VOID NTAPI KeFlushQueuedDpcs(void);
 NTKERNELAPI BOOLEAN NTAPI KeIsExecutingDpc(void);
+NTKERNELAPI LOGICAL NTAPI KeShouldYieldProcessor(void);
 
 /* Dispatcher objects. Header.Type uses the kernel's object type numbers. */
 typedef struct _DISPATCHER_HEADER {

@@ -60,7 +60,11 @@ static void host_mp_rx_dpc(PKDPC dpc, PVOID ctx, PVOID a1, PVOID a2)
     (void)dpc, (void)a1, (void)a2;
 
     atomic_store(&q->busy, 1);
-    if (atomic_load(&mp->paused) || atomic_load(&mp->stop)) {
+    /* As a real miniport's receive DPC does: when the CPU has been at
+       DISPATCH_LEVEL long enough for the kernel to advise a yield, indicate
+       nothing and let the DPC queue drain. The credit stays for the pacer's
+       next DPC, and the DPC watchdog judges only what the driver keeps. */
+    if (atomic_load(&mp->paused) || atomic_load(&mp->stop) || KeShouldYieldProcessor()) {
         atomic_store(&q->busy, 0);
         return;
     }

@@ -32,9 +32,14 @@ struct emu_cpu {
        holder's CPU-time clock. Written by the holder only. */
     _Atomic uint64_t takes;
     _Atomic clockid_t clock;
+    /* For KeShouldYieldProcessor: the stretch (takes) its first call saw,
+       and the holder's CPU time then. Only the holder reads or writes them,
+       so the CPU's mutex orders them between successive holders. */
+    uint64_t yield_takes, yield_from_ns;
 } DECLSPEC_CACHEALIGN;
 
 static struct emu_cpu g_cpus[MAXIMUM_PROCESSORS];
+static _Atomic uint64_t g_yield_after_ns = KE_YIELD_AFTER_MS_DEFAULT * 1000000ull;
 static _Atomic unsigned g_ncpus;
 static _Atomic unsigned g_next_home;
 static pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -181,6 +186,47 @@ void ke_cpu_hand_over(unsigned k)
     for (int spins = 0; spins < 1000 && ke_cpu_wanted(k) && atomic_load(&g_cpus[k].owner) == NULL;
          spins++)
         sched_yield();
+}
+
+/*
+ * KeShouldYieldProcessor: TRUE once the DISPATCH_LEVEL stretch the caller is
+ * in (one unbroken hold of its CPU: a DPC queue drained back to back, or a
+ * raised thread) has used g_yield_after_ns of the caller's CPU time, counted
+ * from the first call in that stretch. The DPC watchdog (verifier/watchdog.c)
+ * judges the same stretch by the same clock, and the advice comes at a tenth
+ * of its limit, so a loop that yields when told never meets it; the emulated
+ * miniport's and protocol's DPCs do (hosts/). Below DISPATCH_LEVEL there is
+ * no stretch to break: FALSE.
+ */
+static uint64_t own_cpu_ns(const struct _KTHREAD *t)
+{
+    struct timespec ts;
+    if (t->clock == (clockid_t)-1 || clock_gettime(t->clock, &ts) != 0)
+        clock_gettime(CLOCK_MONOTONIC, &ts); /* wall time only ever advises earlier */
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+LOGICAL NTAPI KeShouldYieldProcessor(void)
+{
+    struct _KTHREAD *t = ke_current_thread();
+    struct emu_cpu *c;
+    uint64_t takes, now;
+    if (t->cpu < 0)
+        return FALSE;
+    c = &g_cpus[t->cpu];
+    takes = atomic_load_explicit(&c->takes, memory_order_relaxed);
+    now = own_cpu_ns(t);
+    if (c->yield_takes != takes) {
+        c->yield_takes = takes;
+        c->yield_from_ns = now;
+        return FALSE;
+    }
+    return now - c->yield_from_ns >= atomic_load_explicit(&g_yield_after_ns, memory_order_relaxed);
+}
+
+void ke_cpu_set_yield_after_ms(unsigned ms)
+{
+    atomic_store(&g_yield_after_ns, (uint64_t)ms * 1000000u);
 }
 
 /*

@@ -96,6 +96,10 @@ struct ke_cpu_state {
     bool cpu_ns_ok;
 };
 bool ke_cpu_state(unsigned k, struct ke_cpu_state *out);
+/* When KeShouldYieldProcessor starts advising a yield: CPU time of one
+   DISPATCH_LEVEL stretch (the watchdog sets a tenth of its DPC limit). */
+#define KE_YIELD_AFTER_MS_DEFAULT 500u
+void ke_cpu_set_yield_after_ms(unsigned ms);
 
 /* Run fn(ctx) at PASSIVE_LEVEL on a system worker thread, under a callback
    context (module, callback). Used by IoQueueWorkItem and NDIS work items. */

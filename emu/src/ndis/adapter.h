@@ -159,9 +159,9 @@ uint64_t emu_adapter_filter_calls(const struct emu_adapter *ad, enum emu_filter_
 size_t emu_adapter_describe(struct emu_adapter *ad, char *buf, size_t len);
 
 /*
- * nbl-leak findings for every attached module still owning NBLs: called at
- * shutdown and from the deadlock handler (a miniport pause that hangs on NBLs
- * a filter lost is reported as the leak it is, not only as the hang).
+ * nbl-leak findings for every Paused module still owning NBLs: called from
+ * the deadlock handlers (a miniport pause that hangs on NBLs a filter lost is
+ * reported as the leak it is, not only as the hang).
  */
 void emu_ndis_report_leaks(void);
 

@@ -445,14 +445,18 @@ NDIS_STATUS emu_stack_pause_locked(struct emu_adapter *ad, ULONG reason)
 
 void emu_ndis_report_leaks(void)
 {
-    /* Called at emulator shutdown or from the deadlock handler, when no
-       control operation can make progress: module pointers are read without
-       the adapters' control locks (one of them may be held forever). */
+    /* Called from the deadlock handler, when no control operation can make
+       progress: module pointers are read without the adapters' control
+       locks (one of them may be held forever). Only a Paused module's NBLs
+       are judged: it may hold none, so what it holds is lost, and that is
+       what keeps a miniport's pause waiting. A module still Running or
+       Pausing may hold NBLs inside a callback the hang (a stuck CPU, a DPC
+       watchdog) cut short: in flight, not leaked. */
     pthread_mutex_lock(&g_ad_mu);
     for (unsigned i = 0; i < g_nadapters; i++)
         for (unsigned s = 0; s < g_adapters[i]->nslots; s++) {
             struct emu_module *m = atomic_load(&g_adapters[i]->slots[s]);
-            if (m != NULL)
+            if (m != NULL && atomic_load(&m->state) == EMU_MS_PAUSED)
                 emu_verify_detach(m);
         }
     pthread_mutex_unlock(&g_ad_mu);

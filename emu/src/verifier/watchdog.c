@@ -500,6 +500,7 @@ void emu_watchdog_set_dpc_limit(unsigned limit_ms)
     pthread_once(&g_once, once_init);
     pthread_mutex_lock(&g_wlock);
     g_dpc_limit_ms = limit_ms ? limit_ms : DEFAULT_DPC_LIMIT_MS;
+    ke_cpu_set_yield_after_ms(g_dpc_limit_ms / 10 ? g_dpc_limit_ms / 10 : 1);
     pthread_mutex_unlock(&g_wlock);
 }
 
