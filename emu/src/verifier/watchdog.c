@@ -377,6 +377,7 @@ static unsigned check_cpus(uint64_t now)
         struct thread_view v = {0};
         bool have_view, inside;
         char where[96] = "a thread ndisemu does not watch", in[128] = "";
+        char module[sizeof(c->module)], callback[sizeof(c->callback)];
         if (!ke_cpu_state(k, &cs)) {
             c->takes = 0;
             continue;
@@ -386,9 +387,18 @@ static unsigned check_cpus(uint64_t now)
         if (cs.takes != c->takes)
             *c = (struct cpu_watch){.takes = cs.takes, .wall0_ns = now, .cpu0_ns = cs.cpu_ns,
                                     .cpu0_ok = cs.cpu_ns_ok, .owner_seq = have_view ? v.seq : 0};
-        inside = have_view && copy_names(tw, &v, c->module, sizeof(c->module), c->callback,
-                                         sizeof(c->callback));
-        c->named |= inside;
+        /* The stretch is named after the last driver callback a tick saw in
+           it. ndisemu's own DPCs (the emulated miniport's, which yield:
+           KeShouldYieldProcessor) may be what runs at the tick that finds
+           the stretch too long, but what kept the CPU is the driver's. */
+        inside = have_view && copy_names(tw, &v, module, sizeof(module), callback,
+                                         sizeof(callback)) &&
+                 strcmp(module, "ndisemu") != 0;
+        if (inside) {
+            memcpy(c->module, module, sizeof(c->module));
+            memcpy(c->callback, callback, sizeof(c->callback));
+            c->named = true;
+        }
         if (c->wall0_ns == now || c->reported || (have_view && tw->reported_seq == v.seq))
             continue;
         if (tw != NULL)
