@@ -158,8 +158,8 @@ static void decode_test(struct hl_bpf_op *o, unsigned ind, unsigned width, uint1
     o->op = (uint8_t)(O_TEST_EXACT_ABS + ind);
     o->n = TEST_N(width, cond_of[jump.op - O_JEQ_K]);
     o->off = off;
-    o->jt = jump.jt;
-    o->jf = jump.jf;
+    o->next[JT] = jump.next[JT];
+    o->next[JF] = jump.next[JF];
     o->k = 0;
     o->k2 = jump.k;
 }
@@ -187,13 +187,14 @@ static void make_fast(struct hl_bpf_op *ops, struct hl_bpf_op *o)
         return;
     if (cond == COND_EQ) {
         o->k = wmask;
-    } else if (cond == COND_SET && writes_a_first(ops, o->jt) && writes_a_first(ops, o->jf)) {
-        uint16_t t = o->jt;
+    } else if (cond == COND_SET && writes_a_first(ops, o->next[JT]) &&
+               writes_a_first(ops, o->next[JF])) {
+        uint16_t t = o->next[JT];
 
         o->k = o->k2 & wmask; /* (A & k) != 0: "(A & k) == 0" with the targets swapped */
         o->k2 = 0;
-        o->jt = o->jf;
-        o->jf = t;
+        o->next[JT] = o->next[JF];
+        o->next[JF] = t;
     } else {
         return;
     }
@@ -247,14 +248,14 @@ void hl_bpf_decode(const struct hl_bpf_insn *insns, size_t count, struct hl_bpf_
          * 4095 * 16 fits in 16 bits.
          */
         if (o->op == O_JA) {
-            o->jt = (uint16_t)((i + 1 + in->k) * sizeof(*o));
-            o->jf = o->jt;
+            o->next[JT] = (uint16_t)((i + 1 + in->k) * sizeof(*o));
+            o->next[JF] = o->next[JT];
         } else if (o->op >= O_JEQ_K && o->op <= O_JSET_X) {
-            o->jt = (uint16_t)((i + 1 + in->jt) * sizeof(*o));
-            o->jf = (uint16_t)((i + 1 + in->jf) * sizeof(*o));
+            o->next[JT] = (uint16_t)((i + 1 + in->jt) * sizeof(*o));
+            o->next[JF] = (uint16_t)((i + 1 + in->jf) * sizeof(*o));
         } else {
-            o->jt = (uint16_t)((i + 1) * sizeof(*o));
-            o->jf = o->jt;
+            o->next[JT] = (uint16_t)((i + 1) * sizeof(*o));
+            o->next[JF] = o->next[JT];
         }
     }
     /* Fusion: a packet load whose next instruction jumps on a constant. */
@@ -294,8 +295,8 @@ void hl_bpf_decode(const struct hl_bpf_insn *insns, size_t count, struct hl_bpf_
         } else if (o->op == O_RET_K || o->op == O_RET_A) {
             continue;
         }
-        flow(ops, o->jt, a);
-        flow(ops, o->jf, a);
+        flow(ops, o->next[JT], a);
+        flow(ops, o->next[JF], a);
     }
     for (i = 0; i < count; i++)
         if (ops[i].op == O_TEST_EXACT_ABS || ops[i].op == O_TEST_EXACT_IND)

@@ -79,6 +79,9 @@ enum {
 _Static_assert((HL_BPF_MAXINSNS - 1u) * sizeof(struct hl_bpf_op) <= 0xffffu,
                "jump targets are byte offsets in 16 bits");
 
+/* hl_bpf_op.next[cond]: where a jump or test goes when its condition is false, true. */
+enum { JF, JT };
+
 /* A test's n byte: its load's width, and an exact test's condition above it. */
 enum { COND_EQ, COND_GT, COND_GE, COND_SET };
 #define TEST_N(width, cond) ((uint8_t)((width) | (cond) << 3))

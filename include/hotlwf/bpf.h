@@ -82,8 +82,7 @@ uint32_t hl_bpf_run(const struct hl_bpf_insn *insns, size_t count, const struct 
 struct hl_bpf_op {
     uint8_t op;
     uint8_t n;      /* a test's load width (and condition) */
-    uint16_t jt;   /* byte offset of the next op when the condition holds; JA's target */
-    uint16_t jf;   /* byte offset of the next op when it does not */
+    uint16_t next[2]; /* byte offsets of the next op: [1] if the condition holds, [0] if not */
     uint16_t off;  /* a test's load offset (where it ends, for the fast ones) */
     uint32_t k;    /* the operand; a fast test's mask */
     uint32_t k2;   /* a test's constant */
