@@ -188,6 +188,16 @@ void ke_cpu_hand_over(unsigned k)
         sched_yield();
 }
 
+/* A clock's reading in ns; false if there is no such clock (-1) or it fails. */
+static bool clock_ns(clockid_t clk, uint64_t *ns)
+{
+    struct timespec ts;
+    if (clk == (clockid_t)-1 || clock_gettime(clk, &ts) != 0)
+        return false;
+    *ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return true;
+}
+
 /*
  * KeShouldYieldProcessor: TRUE once the DISPATCH_LEVEL stretch the caller is
  * in (one unbroken hold of its CPU: a DPC queue drained back to back, or a
@@ -195,27 +205,21 @@ void ke_cpu_hand_over(unsigned k)
  * from the first call in that stretch. The DPC watchdog (verifier/watchdog.c)
  * judges the same stretch by the same clock, and the advice comes at a tenth
  * of its limit, so a loop that yields when told never meets it; the emulated
- * miniport's and protocol's DPCs do (hosts/). Below DISPATCH_LEVEL there is
- * no stretch to break: FALSE.
+ * miniport's receive DPC does (hosts/host_miniport.c). Without a CPU-time
+ * clock, wall time stands in: it only ever advises a yield earlier. Below
+ * DISPATCH_LEVEL there is no stretch to break: FALSE.
  */
-static uint64_t own_cpu_ns(const struct _KTHREAD *t)
-{
-    struct timespec ts;
-    if (t->clock == (clockid_t)-1 || clock_gettime(t->clock, &ts) != 0)
-        clock_gettime(CLOCK_MONOTONIC, &ts); /* wall time only ever advises earlier */
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 LOGICAL NTAPI KeShouldYieldProcessor(void)
 {
     struct _KTHREAD *t = ke_current_thread();
     struct emu_cpu *c;
-    uint64_t takes, now;
+    uint64_t takes, now = 0;
     if (t->cpu < 0)
         return FALSE;
     c = &g_cpus[t->cpu];
     takes = atomic_load_explicit(&c->takes, memory_order_relaxed);
-    now = own_cpu_ns(t);
+    if (!clock_ns(t->clock, &now))
+        clock_ns(CLOCK_MONOTONIC, &now);
     if (c->yield_takes != takes) {
         c->yield_takes = takes;
         c->yield_from_ns = now;
@@ -238,18 +242,15 @@ void ke_cpu_set_yield_after_ms(unsigned ms)
  */
 bool ke_cpu_state(unsigned k, struct ke_cpu_state *out)
 {
-    struct timespec ts;
     uint64_t t1;
-    clockid_t clk;
     if (k >= g_ncpus)
         return false;
     t1 = atomic_load(&g_cpus[k].takes);
     if (t1 % 2 == 0)
         return false;
     out->owner = atomic_load(&g_cpus[k].owner);
-    clk = atomic_load(&g_cpus[k].clock);
-    out->cpu_ns_ok = clk != (clockid_t)-1 && clock_gettime(clk, &ts) == 0;
-    out->cpu_ns = out->cpu_ns_ok ? (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec : 0;
+    out->cpu_ns = 0;
+    out->cpu_ns_ok = clock_ns(atomic_load(&g_cpus[k].clock), &out->cpu_ns);
     out->takes = t1;
     return atomic_load(&g_cpus[k].takes) == t1;
 }
